@@ -1,0 +1,240 @@
+//! Mosaico's warehouse: Delta Lake tables of Parquet, queried with DataFusion.
+//!
+//! ```text
+//!  ingest ──RecordBatches──▶ Warehouse::write_table ──▶ <root>/<table>/_delta_log + *.parquet
+//!                                                             │
+//!  analytics, `mosaico sql` ◀── SessionContext ◀── Warehouse::session(AsOf) (all tables + H3 UDFs)
+//! ```
+//!
+//! Every table lives in its own folder under the warehouse root (a local folder by
+//! default, or an object-store URL). Each write is one Delta commit, so a failed
+//! write leaves the previous version readable, and [`AsOf`] reads any earlier one.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), mosaico_warehouse::Error> {
+//! let wh = mosaico_warehouse::Warehouse::open("data/warehouse")?;
+//! let ctx = wh.session(&mosaico_warehouse::AsOf::Latest).await?;
+//! let df = ctx.sql("select h3_to_string(h3_cell(45.4642, 9.19, 10))").await?;
+//! df.show().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod h3;
+mod as_of;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use deltalake::DeltaTable;
+use deltalake::protocol::SaveMode;
+use url::Url;
+
+pub use as_of::AsOf;
+pub use datafusion;
+
+/// What went wrong in the warehouse.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configured location is neither a folder path nor a URL.
+    #[error("warehouse location '{0}' is not a folder path or a URL")]
+    Location(String),
+    /// The location's scheme needs a storage backend this build does not include.
+    #[error("warehouse location '{url}': the '{scheme}' object store is not compiled into this build; use a local folder or rebuild with the matching deltalake feature (s3, azure, gcs)")]
+    Backend {
+        /// The location.
+        url: String,
+        /// Its scheme.
+        scheme: String,
+    },
+    /// A table name that is not a plain identifier.
+    #[error("'{0}' is not a valid table name (lower-case letters, digits and '_')")]
+    TableName(String),
+    /// A table asked for does not exist.
+    #[error("table '{0}' does not exist in the warehouse")]
+    NoTable(String),
+    /// `--as-of` asked for a version a table does not have.
+    #[error("table '{table}' has no version {version} (its versions are 0..={latest})")]
+    NoVersion {
+        /// The table.
+        table: String,
+        /// The version asked for.
+        version: u64,
+        /// The latest version.
+        latest: u64,
+    },
+    /// An `--as-of` value that cannot be read.
+    #[error("as-of '{0}' is not a version (3), a table version (population=3) or an RFC 3339 time (2026-11-22T10:00:00Z)")]
+    AsOf(String),
+    /// The query engine refused a query or failed running it.
+    #[error(transparent)]
+    Query(#[from] datafusion::error::DataFusionError),
+    /// The Delta log or a Parquet file could not be read or written.
+    #[error("delta table: {0}")]
+    Delta(#[from] deltalake::DeltaTableError),
+    /// Local filesystem error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Result alias for the warehouse.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A warehouse: a root location holding one Delta table per folder.
+#[derive(Debug, Clone)]
+pub struct Warehouse {
+    root: Url,
+}
+
+impl Warehouse {
+    /// Opens (without creating anything yet) the warehouse at a folder path or URL
+    /// (`file:///…`, `s3://bucket/prefix`).
+    pub fn open(location: &str) -> Result<Self> {
+        let root = if location.contains("://") {
+            let url = Url::parse(location).map_err(|_| Error::Location(location.to_owned()))?;
+            if url.scheme() != "file" {
+                return Err(Error::Backend { url: location.to_owned(), scheme: url.scheme().to_owned() });
+            }
+            url
+        } else {
+            let path = absolute(Path::new(location))?;
+            Url::from_directory_path(&path).map_err(|_| Error::Location(location.to_owned()))?
+        };
+        let mut root = root;
+        if !root.path().ends_with('/') {
+            root.set_path(&format!("{}/", root.path()));
+        }
+        Ok(Self { root })
+    }
+
+    /// The root location.
+    pub fn root(&self) -> &Url {
+        &self.root
+    }
+
+    fn local_root(&self) -> Option<PathBuf> {
+        self.root.to_file_path().ok()
+    }
+
+    fn table_url(&self, name: &str) -> Result<Url> {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(Error::TableName(name.to_owned()));
+        }
+        self.root.join(&format!("{name}/")).map_err(|_| Error::TableName(name.to_owned()))
+    }
+
+    /// The tables present, by name, sorted.
+    pub fn tables(&self) -> Result<Vec<String>> {
+        let Some(root) = self.local_root() else { return Ok(Vec::new()) };
+        let entries = match std::fs::read_dir(&root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(Error::Io { path: root, source }),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("_delta_log").is_dir())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Whether a table exists.
+    pub fn has_table(&self, name: &str) -> Result<bool> {
+        Ok(self.tables()?.iter().any(|t| t == name))
+    }
+
+    /// Replaces the contents of a table with `batches` in one Delta commit (the
+    /// table is created on first write; a changed schema replaces the old one).
+    /// Returns the new version. If the write fails, the previous version stays current.
+    pub async fn write_table(&self, name: &str, batches: Vec<RecordBatch>) -> Result<u64> {
+        let url = self.table_url(name)?;
+        if let Ok(path) = url.to_file_path() {
+            std::fs::create_dir_all(&path).map_err(|source| Error::Io { path, source })?;
+        }
+        let table = DeltaTable::try_from_url(url).await?;
+        let table = table
+            .write(batches)
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
+            .await?;
+        let version = table.version().unwrap_or(0);
+        tracing::info!(table = name, version, "wrote table");
+        Ok(version)
+    }
+
+    /// The latest version of each table.
+    pub async fn versions(&self) -> Result<BTreeMap<String, u64>> {
+        let mut out = BTreeMap::new();
+        for name in self.tables()? {
+            let table = deltalake::open_table(self.table_url(&name)?).await?;
+            out.insert(name, table.version().unwrap_or(0));
+        }
+        Ok(out)
+    }
+
+    async fn load(&self, name: &str, as_of: &AsOf) -> Result<DeltaTable> {
+        let url = self.table_url(name)?;
+        let mut table = deltalake::open_table(url).await?;
+        let latest = table.version().unwrap_or(0);
+        match as_of.version_for(name) {
+            as_of::Target::Latest => {}
+            as_of::Target::Version(v) => {
+                if v > latest {
+                    return Err(Error::NoVersion { table: name.to_owned(), version: v, latest });
+                }
+                if v < latest {
+                    table.load_version(v).await?;
+                }
+            }
+            as_of::Target::Time(t) => table.load_with_datetime(t).await?,
+        }
+        Ok(table)
+    }
+
+    /// A DataFusion session with every table registered (as of `as_of`) and the H3
+    /// functions available.
+    pub async fn session(&self, as_of: &AsOf) -> Result<SessionContext> {
+        let tables = self.tables()?;
+        as_of.check_tables(&tables)?;
+        let config = SessionConfig::new().with_information_schema(true).with_default_catalog_and_schema("mosaico", "public");
+        let ctx = SessionContext::new_with_config(config);
+        for f in h3::functions() {
+            ctx.register_udf(f);
+        }
+        for name in &tables {
+            let table = self.load(name, as_of).await?;
+            table.update_datafusion_session(&ctx.state())?;
+            let provider = table.table_provider().await?;
+            ctx.register_table(name.as_str(), provider)?;
+        }
+        Ok(ctx)
+    }
+
+    /// Runs one SQL query and collects the result.
+    pub async fn query(&self, sql: &str, as_of: &AsOf) -> Result<Vec<RecordBatch>> {
+        let ctx = self.session(as_of).await?;
+        Ok(ctx.sql(sql).await?.collect().await?)
+    }
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        return Ok(p.to_owned());
+    }
+    std::env::current_dir().map(|d| d.join(p)).map_err(|source| Error::Io { path: p.to_owned(), source })
+}
+
+/// Re-exported so callers can build batches without a direct arrow dependency.
+pub use datafusion::arrow;
+
+/// Shared handle.
+pub type SharedWarehouse = Arc<Warehouse>;
