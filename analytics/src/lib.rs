@@ -1,1 +1,230 @@
-//! placeholder
+//! Mosaico's analytics: territorial measures over the warehouse, with small counts
+//! suppressed visibly.
+//!
+//! ```text
+//!  warehouse session ──SQL (here, one place)──▶ CellCount rows ──suppress(threshold)──▶ API / pages
+//! ```
+//!
+//! Analytics takes a DataFusion session and gives plain values back; it knows
+//! nothing of HTTP.
+//!
+//! ```no_run
+//! # async fn demo(ctx: &datafusion::prelude::SessionContext) -> Result<(), mosaico_analytics::Error> {
+//! use mosaico_analytics::{Metric, cells};
+//! let counts = cells(ctx, 9, Metric::Population, 5).await?;
+//! println!("{} populated cells", counts.len());
+//! # Ok(()) }
+//! ```
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Int32Type, Int64Type, UInt64Type};
+use datafusion::prelude::SessionContext;
+
+/// What went wrong computing a measure.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A parameter outside what the measure accepts.
+    #[error("{0}")]
+    Invalid(String),
+    /// The warehouse query failed.
+    #[error(transparent)]
+    Query(#[from] datafusion::error::DataFusionError),
+}
+
+/// Result alias for analytics.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The default threshold under which published counts are suppressed.
+pub const DEFAULT_THRESHOLD: u64 = 5;
+
+/// The finest resolution the warehouse stores (homes are res-10 cells).
+pub const FINEST_RES: u8 = 10;
+
+/// A population measure that can be mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// All residents.
+    Population,
+    /// Residents aged 75 and over.
+    Elderly75,
+    /// Residents under 18.
+    Minors,
+    /// Residents with a foreign citizenship.
+    Foreign,
+}
+
+impl Metric {
+    /// All metrics.
+    pub const ALL: [Metric; 4] = [Metric::Population, Metric::Elderly75, Metric::Minors, Metric::Foreign];
+
+    /// The code used in URLs.
+    pub fn code(self) -> &'static str {
+        match self {
+            Metric::Population => "population",
+            Metric::Elderly75 => "elderly_75",
+            Metric::Minors => "minors",
+            Metric::Foreign => "foreign",
+        }
+    }
+
+    /// Parses a URL code.
+    pub fn parse(s: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|m| m.code() == s).ok_or_else(|| {
+            Error::Invalid(format!("unknown metric '{s}'; expected one of population, elderly_75, minors, foreign"))
+        })
+    }
+
+    /// The SQL predicate over `population` selecting the persons counted.
+    fn predicate(self) -> &'static str {
+        match self {
+            Metric::Population => "TRUE",
+            Metric::Elderly75 => "age >= 75",
+            Metric::Minors => "age < 18",
+            Metric::Foreign => "\"foreign\"",
+        }
+    }
+}
+
+/// One cell's count, possibly suppressed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CellCount {
+    /// The cell, hexadecimal (Kepler.gl reads `hex_id`).
+    pub hex_id: String,
+    /// The cell as a 64-bit index.
+    #[serde(skip)]
+    pub cell: u64,
+    /// The count, or `None` when suppressed.
+    pub count: Option<u64>,
+    /// Whether the count is below the threshold and hidden.
+    pub suppressed: bool,
+    /// The NIL containing the cell's centre.
+    pub nil_id: Option<i32>,
+    /// The NIL's name.
+    pub nil: Option<String>,
+    /// The municipio.
+    pub municipio: Option<i32>,
+}
+
+/// Hides a count below `threshold` (zero is published: it singles no one out).
+pub fn suppress(n: u64, threshold: u64) -> Option<u64> {
+    (n == 0 || n >= threshold).then_some(n)
+}
+
+/// Counts per H3 cell at resolution `res` (0..=10) of the persons in `metric`,
+/// with counts under `threshold` suppressed. Persons with no home cell (the
+/// homeless, registered at a conventional address) are not placed on the grid.
+pub async fn cells(ctx: &SessionContext, res: u8, metric: Metric, threshold: u64) -> Result<Vec<CellCount>> {
+    if res > FINEST_RES {
+        return Err(Error::Invalid(format!("resolution {res} is finer than the warehouse's {FINEST_RES}; use 0..=10")));
+    }
+    let sql = format!(
+        "SELECT p.cell, h3_to_string(p.cell) AS hex_id, p.n, c.nil_id, c.nil_name, c.municipio \
+         FROM (SELECT h3_parent(h3_10, {res}) AS cell, count(*) AS n FROM population \
+               WHERE h3_10 IS NOT NULL AND {pred} GROUP BY 1) p \
+         LEFT JOIN cells c ON c.cell = p.cell AND c.res = {res} \
+         ORDER BY p.cell",
+        pred = metric.predicate()
+    );
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        read_cells(b, threshold, &mut out);
+    }
+    Ok(out)
+}
+
+fn read_cells(b: &RecordBatch, threshold: u64, out: &mut Vec<CellCount>) {
+    let cell = b.column(0).as_primitive::<UInt64Type>();
+    let hex = b.column(1).as_string::<i32>();
+    let n = b.column(2).as_primitive::<Int64Type>();
+    let nil_id = b.column(3).as_primitive::<Int32Type>();
+    let nil = b.column(4).as_string::<i32>();
+    let mun = b.column(5).as_primitive::<Int32Type>();
+    for i in 0..b.num_rows() {
+        let count = suppress(u64::try_from(n.value(i)).unwrap_or(0), threshold);
+        out.push(CellCount {
+            hex_id: hex.value(i).to_owned(),
+            cell: cell.value(i),
+            count,
+            suppressed: count.is_none(),
+            nil_id: nil_id.is_valid(i).then(|| nil_id.value(i)),
+            nil: nil.is_valid(i).then(|| nil.value(i).to_owned()),
+            municipio: mun.is_valid(i).then(|| mun.value(i)),
+        });
+    }
+}
+
+/// City-level totals of a metric: all persons, and those with no home cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    /// Everyone counted by the metric.
+    pub total: u64,
+    /// Of whom registered at a conventional address (not on the map).
+    pub homeless: u64,
+}
+
+/// The city-level totals of a metric.
+pub async fn totals(ctx: &SessionContext, metric: Metric) -> Result<Totals> {
+    let sql = format!(
+        "SELECT count(*), count(*) FILTER (WHERE h3_10 IS NULL) FROM population WHERE {}",
+        metric.predicate()
+    );
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let get = |col: usize| {
+        batches
+            .first()
+            .filter(|b| b.num_rows() > 0)
+            .map_or(0, |b| u64::try_from(b.column(col).as_primitive::<Int64Type>().value(0)).unwrap_or(0))
+    };
+    Ok(Totals { total: get(0), homeless: get(1) })
+}
+
+/// One area's outline.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AreaOutline {
+    /// Id (NIL number, municipio number, ISTAT code).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// GeoJSON geometry (MultiPolygon, lon/lat).
+    pub geojson: String,
+}
+
+/// The outlines of one kind of area (`nil`, `municipio`, `comune`).
+pub async fn outlines(ctx: &SessionContext, kind: &str) -> Result<Vec<AreaOutline>> {
+    if !["nil", "municipio", "comune"].contains(&kind) {
+        return Err(Error::Invalid(format!("unknown area kind '{kind}'; expected nil, municipio or comune")));
+    }
+    let sql = format!("SELECT id, name, geojson FROM areas WHERE kind = '{kind}' ORDER BY id");
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        let (id, name, geo) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>(), b.column(2).as_string::<i32>());
+        for i in 0..b.num_rows() {
+            out.push(AreaOutline { id: id.value(i).to_owned(), name: name.value(i).to_owned(), geojson: geo.value(i).to_owned() });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suppression_hides_small_nonzero_counts() {
+        assert_eq!(suppress(4, 5), None);
+        assert_eq!(suppress(5, 5), Some(5));
+        assert_eq!(suppress(0, 5), Some(0));
+        assert_eq!(suppress(1, 1), Some(1));
+    }
+
+    #[test]
+    fn metrics_parse() {
+        for m in Metric::ALL {
+            assert_eq!(Metric::parse(m.code()).ok(), Some(m));
+        }
+        assert!(Metric::parse("people").is_err());
+    }
+}

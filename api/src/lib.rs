@@ -1,1 +1,159 @@
-//! placeholder
+//! Mosaico's HTTP face and the composition of the other crates.
+//!
+//! ```text
+//!  mosaico (main.rs) ──▶ demo / sql / samples / load ──▶ ingest, warehouse
+//!                   └──▶ serve ──▶ app(AppState) ──▶ /healthz, /api/v1/…, pages
+//!                                                      └── analytics over the warehouse session
+//! ```
+//!
+//! [`app`] builds the router from an [`AppState`], so tests drive it with
+//! `tower::ServiceExt::oneshot` and no socket.
+
+pub mod config;
+pub mod demo;
+pub mod i18n;
+pub mod map;
+mod pages;
+pub mod sql_out;
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use datafusion::prelude::SessionContext;
+use mosaico_analytics::{AreaOutline, CellCount, Metric};
+use mosaico_warehouse::{AsOf, Warehouse};
+
+/// What the handlers share: the warehouse session (opened once) and settings.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ctx: SessionContext,
+    threshold: u64,
+    /// NIL outlines, read once.
+    nil: Vec<AreaOutline>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("threshold", &self.inner.threshold).field("nil", &self.inner.nil.len()).finish()
+    }
+}
+
+impl AppState {
+    /// Opens a session on the warehouse's latest tables.
+    pub async fn open(wh: &Warehouse, threshold: u64) -> Result<Self, mosaico_warehouse::Error> {
+        let ctx = wh.session(&AsOf::Latest).await?;
+        let nil = if wh.has_table("areas")? { mosaico_analytics::outlines(&ctx, "nil").await.unwrap_or_default() } else { Vec::new() };
+        Ok(Self { inner: Arc::new(Inner { ctx, threshold, nil }) })
+    }
+
+    fn ctx(&self) -> &SessionContext {
+        &self.inner.ctx
+    }
+}
+
+/// An error as the API shows it: a status and a message safe to show. Internal
+/// details are logged, never sent.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    /// A 400 with a message for the caller.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+    }
+}
+
+impl From<mosaico_analytics::Error> for ApiError {
+    fn from(e: mosaico_analytics::Error) -> Self {
+        match e {
+            mosaico_analytics::Error::Invalid(m) => Self::bad_request(m),
+            other => {
+                tracing::error!(error = %other, "analytics query failed");
+                Self { status: StatusCode::INTERNAL_SERVER_ERROR, message: "internal error".into() }
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "status": self.status.as_u16(), "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The router.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::landing))
+        .route("/healthz", get(healthz))
+        .route("/api/v1/territory/cells", get(territory_cells))
+        .with_state(state)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// Query of `/api/v1/territory/cells`.
+#[derive(Debug, serde::Deserialize)]
+struct CellsQuery {
+    res: Option<String>,
+    metric: Option<String>,
+}
+
+/// Response of `/api/v1/territory/cells`.
+#[derive(Debug, serde::Serialize)]
+struct CellsResponse {
+    res: u8,
+    metric: Metric,
+    threshold: u64,
+    suppressed_cells: usize,
+    cells: Vec<CellCount>,
+}
+
+fn parse_res(raw: Option<&str>) -> Result<u8, ApiError> {
+    match raw {
+        None => Ok(9),
+        Some(s) => s
+            .parse::<u8>()
+            .ok()
+            .filter(|r| *r <= mosaico_analytics::FINEST_RES)
+            .ok_or_else(|| ApiError::bad_request(format!("res: '{s}' is not a resolution between 0 and 10"))),
+    }
+}
+
+async fn territory_cells(State(state): State<AppState>, Query(q): Query<CellsQuery>) -> Result<Json<CellsResponse>, ApiError> {
+    let res = parse_res(q.res.as_deref())?;
+    let metric = Metric::parse(q.metric.as_deref().unwrap_or("population")).map_err(|e| ApiError::bad_request(format!("metric: {e}")))?;
+    let cells = mosaico_analytics::cells(state.ctx(), res, metric, state.inner.threshold).await?;
+    Ok(Json(CellsResponse {
+        res,
+        metric,
+        threshold: state.inner.threshold,
+        suppressed_cells: cells.iter().filter(|c| c.suppressed).count(),
+        cells,
+    }))
+}
+
+/// Serves the app on `addr` until Ctrl-C.
+pub async fn serve(state: AppState, addr: std::net::SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

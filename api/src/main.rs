@@ -1,1 +1,166 @@
-fn main() {}
+//! `mosaico`: the one binary. Thin: each subcommand calls into the library crates.
+
+use std::io::IsTerminal as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use mosaico_api::config::Config;
+use mosaico_api::demo::{self, DemoSample};
+use mosaico_api::sql_out::{self, Format};
+use mosaico_api::{AppState, serve};
+use mosaico_warehouse::{AsOf, Warehouse};
+
+#[derive(Debug, Parser)]
+#[command(name = "mosaico", version, about = "Welfare intelligence for municipal social services")]
+struct Cli {
+    /// Configuration file (default: ./mosaico.toml if present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Warehouse folder or URL (overrides the configuration).
+    #[arg(long, global = true)]
+    warehouse: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate the sample on first run, load it, and serve the map.
+    Demo {
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Seed of the sample.
+        #[arg(long, default_value_t = DemoSample::default().seed)]
+        seed: u64,
+        /// Persons in the sample.
+        #[arg(long, default_value_t = DemoSample::default().persons)]
+        persons: u64,
+    },
+    /// Serve an already loaded warehouse.
+    Serve {
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+    /// Synthetic source files.
+    Samples {
+        #[command(subcommand)]
+        command: SamplesCommand,
+    },
+    /// Load a generated sample (and the territory) into the warehouse.
+    Load {
+        /// The folder `mosaico samples generate` wrote.
+        dir: PathBuf,
+    },
+    /// Run a SQL query on the warehouse.
+    Sql {
+        /// The query.
+        query: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Read the tables as they were: a version (`3`), per table (`population=3`)
+        /// or a time (`2026-11-22T10:00:00Z`).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SamplesCommand {
+    /// Write a deterministic synthetic Milan: registry, ISEE, facilities, cases, interventions.
+    Generate {
+        /// Seed: the same seed gives the same files.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Persons in the registry.
+        #[arg(long)]
+        persons: u64,
+        /// Intervention rows to aim for (default: five per person).
+        #[arg(long)]
+        interventions: Option<u64>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, Command::Sql { .. });
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MOSAICO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info,deltalake_core=warn,buoyant_kernel=warn" }));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    if let Some(w) = cli.warehouse {
+        cfg.warehouse = Some(w);
+    }
+    match cli.command {
+        Command::Demo { port, seed, persons } => {
+            let started = std::time::Instant::now();
+            let wh = demo::prepare(&cfg, DemoSample { seed, persons }).await?;
+            let state = AppState::open(&wh, cfg.suppression_threshold).await?;
+            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready: open http://127.0.0.1:{port}/");
+            serve(state, SocketAddr::from(([127, 0, 0, 1], port))).await.context("serving")?;
+        }
+        Command::Serve { port } => {
+            let wh = Warehouse::open(&cfg.warehouse_location())?;
+            let state = AppState::open(&wh, cfg.suppression_threshold).await?;
+            serve(state, SocketAddr::from(([127, 0, 0, 1], port))).await.context("serving")?;
+        }
+        Command::Samples { command: SamplesCommand::Generate { seed, persons, interventions, out } } => {
+            let opts = mosaico_ingest::samples::Options { seed, persons, interventions, reference: cfg.reference_dir(), out };
+            let summary = tokio::task::spawn_blocking(move || mosaico_ingest::samples::generate(&opts)).await??;
+            tracing::info!("{}", serde_json::to_string(&summary)?);
+        }
+        Command::Load { dir } => {
+            let wh = Warehouse::open(&cfg.warehouse_location())?;
+            let summary = demo::load(&cfg, &wh, &dir).await?;
+            tracing::info!("{}", serde_json::to_string(&summary)?);
+        }
+        Command::Sql { query, format, out, as_of } => {
+            let wh = Warehouse::open(&cfg.warehouse_location())?;
+            let as_of = as_of.as_deref().map(AsOf::parse).transpose()?.unwrap_or_default();
+            let batches = wh.query(&query, &as_of).await?;
+            match out {
+                Some(path) => {
+                    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| path.display().to_string())?);
+                    sql_out::write(&batches, format, &mut f)?;
+                    std::io::Write::flush(&mut f)?;
+                }
+                None => {
+                    if format == Format::Parquet && std::io::stdout().is_terminal() {
+                        anyhow::bail!("Parquet is binary: give --out FILE or redirect standard output");
+                    }
+                    let mut stdout = std::io::stdout();
+                    sql_out::write(&batches, format, &mut stdout)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

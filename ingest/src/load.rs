@@ -55,11 +55,11 @@ pub async fn load_territory(wh: &Warehouse, territory: &Territory) -> Result<(Ce
         .collect::<Result<_>>()?;
     let refs: Vec<(Resolution, &CellIndexMap)> = maps.iter().map(|(r, m)| (*r, m)).collect();
     let cells = territory::cells_batch(territory, &refs)?;
-    let areas = territory::areas_batch(territory)?;
+    let ten = maps.iter().find(|(r, _)| *r == Resolution::Ten).map(|(_, m)| m.clone()).unwrap_or_default();
+    let areas = territory::areas_batch(territory, &ten)?;
     let summary = LoadSummary { cells: cells.num_rows() as u64, areas: areas.num_rows() as u64, ..Default::default() };
     wh.write_table("cells", vec![cells]).await?;
     wh.write_table("areas", vec![areas]).await?;
-    let ten = maps.into_iter().find(|(r, _)| *r == Resolution::Ten).map(|(_, m)| m).unwrap_or_default();
     Ok((ten, summary))
 }
 

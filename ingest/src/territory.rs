@@ -9,12 +9,11 @@ use datafusion::arrow::array::{ArrayRef, Float64Array, Int32Array, StringArray, 
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use geo::{Area as _, Simplify};
-use h3o::geom::{ContainmentMode, TilerBuilder};
-use h3o::{CellIndex, Resolution};
+use h3o::{CellIndex, LatLng, Resolution};
 use mosaico_domain::territory::{Area, AreaSet};
 
 use crate::reference::Territory;
-use crate::{Error, Result};
+use crate::Result;
 
 /// The resolutions the `cells` table covers.
 pub const RESOLUTIONS: [Resolution; 2] = [Resolution::Nine, Resolution::Ten];
@@ -41,46 +40,44 @@ impl CellIndexMap {
     }
 }
 
-/// The cells whose centre lies inside an area.
-fn tile(area: &Area, res: Resolution) -> Result<Vec<CellIndex>> {
-    let mut tiler = TilerBuilder::new(res).containment_mode(ContainmentMode::ContainsCentroid).build();
-    for poly in &area.shape {
-        tiler.add(poly.clone()).map_err(|e| Error::Source {
-            path: std::path::PathBuf::from(&area.name),
-            message: format!("area {} ({}) has an invalid polygon: {e}", area.id, area.name),
-        })?;
-    }
-    Ok(tiler.into_coverage().collect())
-}
-
-fn assign(set: &AreaSet, res: Resolution) -> Result<HashMap<CellIndex, usize>> {
-    let mut out = HashMap::new();
-    for (i, a) in set.areas().iter().enumerate() {
-        for c in tile(a, res)? {
-            out.entry(c).or_insert(i);
-        }
-    }
-    Ok(out)
-}
-
-/// Maps every cell of the territory at `res` to its comune, municipio and NIL.
-pub fn cell_map(t: &Territory, res: Resolution) -> Result<CellIndexMap> {
-    let comuni = assign(&t.comuni, res)?;
-    let nil = assign(&t.nil, res)?;
-    let municipi = assign(&t.municipi, res)?;
-    let id = |set: &AreaSet, i: usize| set.areas()[i].id.parse::<i32>().ok();
-    let map = comuni
-        .into_iter()
-        .map(|(c, ci)| {
-            let place = CellPlace {
-                comune: t.comuni.areas()[ci].id.clone(),
-                municipio: municipi.get(&c).and_then(|&i| id(&t.municipi, i)),
-                nil: nil.get(&c).and_then(|&i| id(&t.nil, i)),
-            };
-            (c, place)
+/// The cells whose centre lies inside the bounding box (min lon, min lat, max lon, max lat).
+fn cells_in_bbox(bbox: (f64, f64, f64, f64), res: Resolution) -> Vec<CellIndex> {
+    let (x0, y0, x1, y1) = bbox;
+    let Ok(centre) = LatLng::new((y0 + y1) / 2.0, (x0 + x1) / 2.0) else { return Vec::new() };
+    let corner = LatLng::new(y1, x1).map_or(0.0, |c| centre.distance_km(c));
+    // Hex rings grow by at least 1.5 edge lengths each.
+    let k = (corner / (1.5 * res.edge_length_km())).ceil() as u32 + 1;
+    centre
+        .to_cell(res)
+        .grid_disk_safe(k)
+        .filter(|c| {
+            let ll = LatLng::from(*c);
+            (x0..=x1).contains(&ll.lng()) && (y0..=y1).contains(&ll.lat())
         })
-        .collect();
+        .collect()
+}
+
+/// Maps every cell of the territory at `res` to its comune, municipio and NIL:
+/// a cell belongs to the area containing its centre.
+pub fn cell_map(t: &Territory, res: Resolution) -> Result<CellIndexMap> {
+    let Some(bbox) = union_bbox(t.comuni.areas()) else { return Ok(CellIndexMap::default()) };
+    let id = |a: &Area| a.id.parse::<i32>().ok();
+    let mut map = HashMap::new();
+    for c in cells_in_bbox(bbox, res) {
+        let ll = LatLng::from(c);
+        let Some(comune) = t.comuni.locate(ll.lng(), ll.lat()) else { continue };
+        let (municipio, nil) = if comune.id == mosaico_domain::MILANO {
+            (t.municipi.locate(ll.lng(), ll.lat()).and_then(id), t.nil.locate(ll.lng(), ll.lat()).and_then(id))
+        } else {
+            (None, None)
+        };
+        map.insert(c, CellPlace { comune: comune.id.clone(), municipio, nil });
+    }
     Ok(CellIndexMap(map))
+}
+
+fn union_bbox(areas: &[Area]) -> Option<(f64, f64, f64, f64)> {
+    areas.iter().map(Area::bbox).reduce(|a, b| (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3)))
 }
 
 /// The `cells` table: `cell`, `hex_id`, `res`, `comune_istat`, `comune_name`,
@@ -144,7 +141,7 @@ fn area_km2(area: &Area) -> f64 {
 
 /// The `areas` table: `kind` (`nil`, `municipio`, `comune`), `id`, `name`,
 /// `parent_id` (a NIL's municipio, a municipio's comune), `area_km2`, `geojson`.
-pub fn areas_batch(t: &Territory) -> Result<RecordBatch> {
+pub fn areas_batch(t: &Territory, cells10: &CellIndexMap) -> Result<RecordBatch> {
     let mut kind = Vec::new();
     let mut id = Vec::new();
     let mut name = Vec::new();
@@ -153,15 +150,14 @@ pub fn areas_batch(t: &Territory) -> Result<RecordBatch> {
     let mut geo = Vec::new();
     for a in t.nil.areas() {
         // A NIL belongs to the municipio that holds most of its cells.
-        let cells = tile(a, Resolution::Ten)?;
-        let mut votes: HashMap<&str, usize> = HashMap::new();
-        for c in &cells {
-            let ll = h3o::LatLng::from(*c);
-            if let Some(m) = t.municipi.locate(ll.lng(), ll.lat()) {
-                *votes.entry(m.id.as_str()).or_default() += 1;
+        let nil_id = a.id.parse::<i32>().ok();
+        let mut votes: HashMap<i32, usize> = HashMap::new();
+        for place in cells10.0.values().filter(|p| p.nil.is_some() && p.nil == nil_id) {
+            if let Some(m) = place.municipio {
+                *votes.entry(m).or_default() += 1;
             }
         }
-        let best = votes.into_iter().max_by_key(|(k, v)| (*v, std::cmp::Reverse(*k))).map(|(k, _)| k.to_owned());
+        let best = votes.into_iter().max_by_key(|(k, v)| (*v, std::cmp::Reverse(*k))).map(|(k, _)| k.to_string());
         kind.push("nil");
         id.push(a.id.clone());
         name.push(a.name.clone());

@@ -157,10 +157,19 @@ impl Warehouse {
     /// Returns the new version. If the write fails, the previous version stays current.
     pub async fn write_table(&self, name: &str, batches: Vec<RecordBatch>) -> Result<u64> {
         let url = self.table_url(name)?;
-        if let Ok(path) = url.to_file_path() {
-            std::fs::create_dir_all(&path).map_err(|source| Error::Io { path, source })?;
-        }
-        let table = DeltaTable::try_from_url(url).await?;
+        let exists = match url.to_file_path() {
+            Ok(path) => {
+                std::fs::create_dir_all(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+                path.join("_delta_log").is_dir()
+            }
+            Err(()) => true,
+        };
+        let table = if exists {
+            DeltaTable::try_from_url(url).await?
+        } else {
+            // A new table: nothing to load, the write creates it.
+            deltalake::DeltaTableBuilder::from_url(url)?.build()?
+        };
         let table = table
             .write(batches)
             .with_save_mode(SaveMode::Overwrite)

@@ -513,7 +513,7 @@ fn case_profile(p: &Person, hh: &Household, rng: &mut ChaCha8Rng) -> Option<Area
     } else {
         (AreaUtenza::PovertaDisagioAdulti, if poor { 0.10 } else { 0.015 })
     };
-    rng.random_bool(prob).then_some(area)
+    rng.random_bool((prob * 1.7_f64).min(1.0)).then_some(area)
 }
 
 /// The user's share of the social part of a cost, from ISEE (Lanciano's rule:
@@ -577,7 +577,7 @@ fn write_cases(
             let case_id = format!("CS{cases:09}");
             let open_m = rng.random_range(0..months_total - 1);
             let opened = start + Months::new(open_m) + chrono::Duration::days(rng.random_range(0..28));
-            let duration = 1 + (rng.random::<f64>().powf(1.6) * 72.0) as u32;
+            let duration = 1 + (rng.random::<f64>().powf(1.2) * 84.0) as u32;
             let end = opened + Months::new(duration);
             let (closed, reason) = if end < horizon {
                 let reason = *pick(&["obiettivi raggiunti", "trasferimento", "decesso", "rinuncia", "presa in carico da altro servizio"], rng);

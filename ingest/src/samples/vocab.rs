@@ -15,12 +15,11 @@ pub enum Origin {
     Other,
 }
 
-/// A country of citizenship: ISO code, Italian name, Belfiore code, origin group,
+/// A country of citizenship: ISO code, Belfiore code, origin group,
 /// continent index (0 Europe, 1 Africa, 2 America, 3 Asia, 4 Oceania) and weight
 /// within its continent among Milan's foreign residents.
 pub struct Country {
     pub iso: &'static str,
-    pub name: &'static str,
     pub belfiore: &'static str,
     pub origin: Origin,
     pub continent: usize,
@@ -28,30 +27,30 @@ pub struct Country {
 }
 
 pub const ITALY: Country =
-    Country { iso: "IT", name: "Italia", belfiore: "", origin: Origin::Italian, continent: 0, weight: 0 };
+    Country { iso: "IT", belfiore: "", origin: Origin::Italian, continent: 0, weight: 0 };
 
 pub const COUNTRIES: &[Country] = &[
-    Country { iso: "RO", name: "Romania", belfiore: "Z129", origin: Origin::EastEurope, continent: 0, weight: 30 },
-    Country { iso: "UA", name: "Ucraina", belfiore: "Z138", origin: Origin::EastEurope, continent: 0, weight: 25 },
-    Country { iso: "AL", name: "Albania", belfiore: "Z100", origin: Origin::EastEurope, continent: 0, weight: 20 },
-    Country { iso: "MD", name: "Moldavia", belfiore: "Z140", origin: Origin::EastEurope, continent: 0, weight: 10 },
-    Country { iso: "FR", name: "Francia", belfiore: "Z110", origin: Origin::Other, continent: 0, weight: 8 },
-    Country { iso: "EG", name: "Egitto", belfiore: "Z336", origin: Origin::NorthAfrica, continent: 1, weight: 45 },
-    Country { iso: "MA", name: "Marocco", belfiore: "Z330", origin: Origin::NorthAfrica, continent: 1, weight: 25 },
-    Country { iso: "SN", name: "Senegal", belfiore: "Z343", origin: Origin::SubSaharan, continent: 1, weight: 12 },
-    Country { iso: "TN", name: "Tunisia", belfiore: "Z352", origin: Origin::NorthAfrica, continent: 1, weight: 8 },
-    Country { iso: "ER", name: "Eritrea", belfiore: "Z368", origin: Origin::SubSaharan, continent: 1, weight: 5 },
-    Country { iso: "NG", name: "Nigeria", belfiore: "Z335", origin: Origin::SubSaharan, continent: 1, weight: 5 },
-    Country { iso: "PE", name: "Perù", belfiore: "Z611", origin: Origin::LatinAmerica, continent: 2, weight: 45 },
-    Country { iso: "EC", name: "Ecuador", belfiore: "Z605", origin: Origin::LatinAmerica, continent: 2, weight: 35 },
-    Country { iso: "BR", name: "Brasile", belfiore: "Z602", origin: Origin::LatinAmerica, continent: 2, weight: 10 },
-    Country { iso: "SV", name: "El Salvador", belfiore: "Z506", origin: Origin::LatinAmerica, continent: 2, weight: 10 },
-    Country { iso: "PH", name: "Filippine", belfiore: "Z216", origin: Origin::Philippines, continent: 3, weight: 35 },
-    Country { iso: "CN", name: "Cina", belfiore: "Z210", origin: Origin::China, continent: 3, weight: 30 },
-    Country { iso: "LK", name: "Sri Lanka", belfiore: "Z209", origin: Origin::SouthAsia, continent: 3, weight: 20 },
-    Country { iso: "BD", name: "Bangladesh", belfiore: "Z249", origin: Origin::SouthAsia, continent: 3, weight: 10 },
-    Country { iso: "PK", name: "Pakistan", belfiore: "Z236", origin: Origin::SouthAsia, continent: 3, weight: 5 },
-    Country { iso: "AU", name: "Australia", belfiore: "Z700", origin: Origin::Other, continent: 4, weight: 1 },
+    Country { iso: "RO", belfiore: "Z129", origin: Origin::EastEurope, continent: 0, weight: 30 },
+    Country { iso: "UA", belfiore: "Z138", origin: Origin::EastEurope, continent: 0, weight: 25 },
+    Country { iso: "AL", belfiore: "Z100", origin: Origin::EastEurope, continent: 0, weight: 20 },
+    Country { iso: "MD", belfiore: "Z140", origin: Origin::EastEurope, continent: 0, weight: 10 },
+    Country { iso: "FR", belfiore: "Z110", origin: Origin::Other, continent: 0, weight: 8 },
+    Country { iso: "EG", belfiore: "Z336", origin: Origin::NorthAfrica, continent: 1, weight: 45 },
+    Country { iso: "MA", belfiore: "Z330", origin: Origin::NorthAfrica, continent: 1, weight: 25 },
+    Country { iso: "SN", belfiore: "Z343", origin: Origin::SubSaharan, continent: 1, weight: 12 },
+    Country { iso: "TN", belfiore: "Z352", origin: Origin::NorthAfrica, continent: 1, weight: 8 },
+    Country { iso: "ER", belfiore: "Z368", origin: Origin::SubSaharan, continent: 1, weight: 5 },
+    Country { iso: "NG", belfiore: "Z335", origin: Origin::SubSaharan, continent: 1, weight: 5 },
+    Country { iso: "PE", belfiore: "Z611", origin: Origin::LatinAmerica, continent: 2, weight: 45 },
+    Country { iso: "EC", belfiore: "Z605", origin: Origin::LatinAmerica, continent: 2, weight: 35 },
+    Country { iso: "BR", belfiore: "Z602", origin: Origin::LatinAmerica, continent: 2, weight: 10 },
+    Country { iso: "SV", belfiore: "Z506", origin: Origin::LatinAmerica, continent: 2, weight: 10 },
+    Country { iso: "PH", belfiore: "Z216", origin: Origin::Philippines, continent: 3, weight: 35 },
+    Country { iso: "CN", belfiore: "Z210", origin: Origin::China, continent: 3, weight: 30 },
+    Country { iso: "LK", belfiore: "Z209", origin: Origin::SouthAsia, continent: 3, weight: 20 },
+    Country { iso: "BD", belfiore: "Z249", origin: Origin::SouthAsia, continent: 3, weight: 10 },
+    Country { iso: "PK", belfiore: "Z236", origin: Origin::SouthAsia, continent: 3, weight: 5 },
+    Country { iso: "AU", belfiore: "Z700", origin: Origin::Other, continent: 4, weight: 1 },
 ];
 
 /// Birthplaces of Italian residents born outside Milan: (Belfiore, comune).

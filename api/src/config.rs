@@ -1,0 +1,134 @@
+//! Settings: defaults, then `mosaico.toml` (if present or named), then environment
+//! variables (`MOSAICO_*`), then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Mosaico's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Working folder for generated samples and secrets (`data`).
+    pub data_dir: PathBuf,
+    /// Warehouse location: a folder or an object-store URL (default `<data_dir>/warehouse`).
+    pub warehouse: Option<String>,
+    /// The real reference data (`data-samples/reference`).
+    pub reference_dir: PathBuf,
+    /// Published counts below this are suppressed (default 5).
+    pub suppression_threshold: u64,
+    /// File holding the pseudonymisation secret (default `<data_dir>/secrets/pseudonym.key`);
+    /// `MOSAICO_PSEUDONYM_KEY` takes precedence. Never inside the warehouse.
+    pub pseudonym_key_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            warehouse: None,
+            reference_dir: PathBuf::from(mosaico_ingest::reference::DEFAULT_DIR),
+            suppression_threshold: mosaico_analytics::DEFAULT_THRESHOLD,
+            pseudonym_key_file: None,
+        }
+    }
+}
+
+/// A configuration problem, naming the file or variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The named file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A variable has a bad value.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads the layered configuration. `file` must exist if given; otherwise
+    /// `./mosaico.toml` is read when present.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = file.map(Path::to_owned).or_else(|| Some(PathBuf::from("mosaico.toml")).filter(|p| p.exists()));
+        let mut cfg = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io { path: path.clone(), source })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse { path, message: e.to_string() })?
+            }
+            None => Config::default(),
+        };
+        if let Ok(v) = std::env::var("MOSAICO_DATA_DIR") {
+            cfg.data_dir = v.into();
+        }
+        if let Ok(v) = std::env::var("MOSAICO_WAREHOUSE") {
+            cfg.warehouse = Some(v);
+        }
+        if let Ok(v) = std::env::var("MOSAICO_REFERENCE_DIR") {
+            cfg.reference_dir = v.into();
+        }
+        if let Ok(v) = std::env::var("MOSAICO_SUPPRESSION_THRESHOLD") {
+            cfg.suppression_threshold = v.parse().map_err(|_| ConfigError::Env {
+                name: "MOSAICO_SUPPRESSION_THRESHOLD",
+                message: format!("'{v}' is not a whole number"),
+            })?;
+        }
+        Ok(cfg)
+    }
+
+    /// The warehouse location.
+    pub fn warehouse_location(&self) -> String {
+        self.warehouse.clone().unwrap_or_else(|| self.data_dir.join("warehouse").display().to_string())
+    }
+
+    /// The reference folder; when the configured relative path does not exist
+    /// (running from another folder), the one beside the sources is used.
+    pub fn reference_dir(&self) -> PathBuf {
+        if self.reference_dir.exists() || self.reference_dir.is_absolute() {
+            return self.reference_dir.clone();
+        }
+        let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&self.reference_dir);
+        if beside.exists() { beside } else { self.reference_dir.clone() }
+    }
+
+    /// The pseudonymisation key: `MOSAICO_PSEUDONYM_KEY`, else the key file,
+    /// created with 32 random bytes on first use.
+    pub fn pseudonym_key(&self) -> anyhow::Result<mosaico_ingest::pseudonym::PseudonymKey> {
+        use anyhow::Context as _;
+        if let Ok(v) = std::env::var("MOSAICO_PSEUDONYM_KEY") {
+            return mosaico_ingest::pseudonym::PseudonymKey::new(v.into_bytes()).context("MOSAICO_PSEUDONYM_KEY");
+        }
+        let path = self.pseudonym_key_file.clone().unwrap_or_else(|| self.data_dir.join("secrets").join("pseudonym.key"));
+        if !path.exists() {
+            let mut bytes = vec![0u8; 32];
+            use std::io::Read as _;
+            std::fs::File::open("/dev/urandom")
+                .and_then(|mut f| f.read_exact(&mut bytes))
+                .context("reading random bytes for a new pseudonymisation key")?;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+            }
+            std::fs::write(&path, hex::encode(&bytes)).with_context(|| path.display().to_string())?;
+            tracing::info!(path = %path.display(), "created a new pseudonymisation key");
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+        mosaico_ingest::pseudonym::PseudonymKey::new(text.trim().as_bytes().to_vec()).with_context(|| path.display().to_string())
+    }
+}

@@ -1,0 +1,72 @@
+//! `mosaico demo`: generate the sample on first run, load it, and hand back a
+//! warehouse ready to serve. A warm restart finds both in place and skips to serving.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use mosaico_ingest::reference::Territory;
+use mosaico_ingest::samples::{self, Summary};
+use mosaico_warehouse::Warehouse;
+
+use crate::config::Config;
+
+/// The demo's sample.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoSample {
+    /// Seed.
+    pub seed: u64,
+    /// Persons.
+    pub persons: u64,
+}
+
+impl Default for DemoSample {
+    fn default() -> Self {
+        Self { seed: 42, persons: 100_000 }
+    }
+}
+
+/// Marker written after a complete load: which sample the warehouse holds.
+const LOADED: &str = "loaded.json";
+
+/// Generates (if needed) and loads (if needed) the demo sample.
+pub async fn prepare(cfg: &Config, sample: DemoSample) -> anyhow::Result<Warehouse> {
+    let dir: PathBuf = cfg.data_dir.join("sample");
+    let wanted = |s: &Summary| s.seed == sample.seed && s.persons == sample.persons;
+    let summary = match Summary::read(&dir) {
+        Ok(s) if wanted(&s) => s,
+        _ => {
+            tracing::info!(persons = sample.persons, seed = sample.seed, dir = %dir.display(), "generating the sample");
+            let opts = samples::Options {
+                seed: sample.seed,
+                persons: sample.persons,
+                interventions: None,
+                reference: cfg.reference_dir(),
+                out: dir.clone(),
+            };
+            tokio::task::spawn_blocking(move || samples::generate(&opts)).await??
+        }
+    };
+    let wh = Warehouse::open(&cfg.warehouse_location())?;
+    let marker = cfg.data_dir.join(LOADED);
+    let loaded: Option<Summary> = std::fs::read_to_string(&marker).ok().and_then(|t| serde_json::from_str(&t).ok());
+    if loaded.as_ref() == Some(&summary) && wh.has_table("population")? {
+        tracing::info!("warehouse already holds this sample");
+        return Ok(wh);
+    }
+    load(cfg, &wh, &dir).await?;
+    std::fs::write(&marker, serde_json::to_string(&summary)?).with_context(|| marker.display().to_string())?;
+    Ok(wh)
+}
+
+/// The simple load: territory tables, then the sample's sources.
+pub async fn load(cfg: &Config, wh: &Warehouse, sample_dir: &std::path::Path) -> anyhow::Result<mosaico_ingest::load::LoadSummary> {
+    let key = cfg.pseudonym_key()?;
+    let reference = cfg.reference_dir();
+    let territory = tokio::task::spawn_blocking(move || Territory::load(&reference)).await??;
+    tracing::info!("loading the territory (areas, cells)");
+    let (cells, t) = mosaico_ingest::load::load_territory(wh, &territory).await?;
+    tracing::info!(dir = %sample_dir.display(), "loading the sources");
+    let today = chrono::Utc::now().date_naive();
+    let s = mosaico_ingest::load::load_sources(wh, sample_dir, &key, &cells, today).await?;
+    Ok(mosaico_ingest::load::LoadSummary { cells: t.cells, areas: t.areas, ..s })
+}
