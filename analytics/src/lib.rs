@@ -16,8 +16,11 @@
 //! # Ok(()) }
 //! ```
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{Int32Type, Int64Type, UInt64Type};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int32Type, Int64Type, UInt64Type};
 use datafusion::prelude::SessionContext;
 
 /// What went wrong computing a measure.
@@ -29,10 +32,35 @@ pub enum Error {
     /// The warehouse query failed.
     #[error(transparent)]
     Query(#[from] datafusion::error::DataFusionError),
+    /// A result column had a type that cannot be read (a bug).
+    #[error("unexpected result column: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
 }
 
 /// Result alias for analytics.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A result column as a concrete Arrow type, whatever physical type the engine
+/// chose (Delta tables read strings as views, for example).
+fn column(b: &RecordBatch, i: usize, t: &DataType) -> Result<ArrayRef> {
+    Ok(cast(b.column(i), t)?)
+}
+
+fn strings(b: &RecordBatch, i: usize) -> Result<StringArray> {
+    Ok(column(b, i, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+fn u64s(b: &RecordBatch, i: usize) -> Result<UInt64Array> {
+    Ok(column(b, i, &DataType::UInt64)?.as_primitive::<UInt64Type>().clone())
+}
+
+fn i64s(b: &RecordBatch, i: usize) -> Result<Int64Array> {
+    Ok(column(b, i, &DataType::Int64)?.as_primitive::<Int64Type>().clone())
+}
+
+fn i32s(b: &RecordBatch, i: usize) -> Result<Int32Array> {
+    Ok(column(b, i, &DataType::Int32)?.as_primitive::<Int32Type>().clone())
+}
 
 /// The default threshold under which published counts are suppressed.
 pub const DEFAULT_THRESHOLD: u64 = 5;
@@ -129,18 +157,14 @@ pub async fn cells(ctx: &SessionContext, res: u8, metric: Metric, threshold: u64
     let batches = ctx.sql(&sql).await?.collect().await?;
     let mut out = Vec::new();
     for b in &batches {
-        read_cells(b, threshold, &mut out);
+        read_cells(b, threshold, &mut out)?;
     }
     Ok(out)
 }
 
-fn read_cells(b: &RecordBatch, threshold: u64, out: &mut Vec<CellCount>) {
-    let cell = b.column(0).as_primitive::<UInt64Type>();
-    let hex = b.column(1).as_string::<i32>();
-    let n = b.column(2).as_primitive::<Int64Type>();
-    let nil_id = b.column(3).as_primitive::<Int32Type>();
-    let nil = b.column(4).as_string::<i32>();
-    let mun = b.column(5).as_primitive::<Int32Type>();
+fn read_cells(b: &RecordBatch, threshold: u64, out: &mut Vec<CellCount>) -> Result<()> {
+    let (cell, hex, n) = (u64s(b, 0)?, strings(b, 1)?, i64s(b, 2)?);
+    let (nil_id, nil, mun) = (i32s(b, 3)?, strings(b, 4)?, i32s(b, 5)?);
     for i in 0..b.num_rows() {
         let count = suppress(u64::try_from(n.value(i)).unwrap_or(0), threshold);
         out.push(CellCount {
@@ -153,6 +177,7 @@ fn read_cells(b: &RecordBatch, threshold: u64, out: &mut Vec<CellCount>) {
             municipio: mun.is_valid(i).then(|| mun.value(i)),
         });
     }
+    Ok(())
 }
 
 /// City-level totals of a metric: all persons, and those with no home cell.
@@ -166,18 +191,16 @@ pub struct Totals {
 
 /// The city-level totals of a metric.
 pub async fn totals(ctx: &SessionContext, metric: Metric) -> Result<Totals> {
-    let sql = format!(
-        "SELECT count(*), count(*) FILTER (WHERE h3_10 IS NULL) FROM population WHERE {}",
-        metric.predicate()
-    );
+    let sql =
+        format!("SELECT count(*), count(*) FILTER (WHERE h3_10 IS NULL) FROM population WHERE {}", metric.predicate());
     let batches = ctx.sql(&sql).await?.collect().await?;
-    let get = |col: usize| {
-        batches
-            .first()
-            .filter(|b| b.num_rows() > 0)
-            .map_or(0, |b| u64::try_from(b.column(col).as_primitive::<Int64Type>().value(0)).unwrap_or(0))
+    let get = |col: usize| -> Result<u64> {
+        match batches.first().filter(|b| b.num_rows() > 0) {
+            Some(b) => Ok(u64::try_from(i64s(b, col)?.value(0)).unwrap_or(0)),
+            None => Ok(0),
+        }
     };
-    Ok(Totals { total: get(0), homeless: get(1) })
+    Ok(Totals { total: get(0)?, homeless: get(1)? })
 }
 
 /// One area's outline.
@@ -200,9 +223,13 @@ pub async fn outlines(ctx: &SessionContext, kind: &str) -> Result<Vec<AreaOutlin
     let batches = ctx.sql(&sql).await?.collect().await?;
     let mut out = Vec::new();
     for b in &batches {
-        let (id, name, geo) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>(), b.column(2).as_string::<i32>());
+        let (id, name, geo) = (strings(b, 0)?, strings(b, 1)?, strings(b, 2)?);
         for i in 0..b.num_rows() {
-            out.push(AreaOutline { id: id.value(i).to_owned(), name: name.value(i).to_owned(), geojson: geo.value(i).to_owned() });
+            out.push(AreaOutline {
+                id: id.value(i).to_owned(),
+                name: name.value(i).to_owned(),
+                geojson: geo.value(i).to_owned(),
+            });
         }
     }
     Ok(out)

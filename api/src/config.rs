@@ -70,7 +70,8 @@ impl Config {
         let path = file.map(Path::to_owned).or_else(|| Some(PathBuf::from("mosaico.toml")).filter(|p| p.exists()));
         let mut cfg = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io { path: path.clone(), source })?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| ConfigError::Io { path: path.clone(), source })?;
                 toml::from_str(&text).map_err(|e| ConfigError::Parse { path, message: e.to_string() })?
             }
             None => Config::default(),
@@ -115,7 +116,8 @@ impl Config {
         if let Ok(v) = std::env::var("MOSAICO_PSEUDONYM_KEY") {
             return mosaico_ingest::pseudonym::PseudonymKey::new(v.into_bytes()).context("MOSAICO_PSEUDONYM_KEY");
         }
-        let path = self.pseudonym_key_file.clone().unwrap_or_else(|| self.data_dir.join("secrets").join("pseudonym.key"));
+        let path =
+            self.pseudonym_key_file.clone().unwrap_or_else(|| self.data_dir.join("secrets").join("pseudonym.key"));
         if !path.exists() {
             let mut bytes = vec![0u8; 32];
             use std::io::Read as _;
@@ -129,6 +131,7 @@ impl Config {
             tracing::info!(path = %path.display(), "created a new pseudonymisation key");
         }
         let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-        mosaico_ingest::pseudonym::PseudonymKey::new(text.trim().as_bytes().to_vec()).with_context(|| path.display().to_string())
+        mosaico_ingest::pseudonym::PseudonymKey::new(text.trim().as_bytes().to_vec())
+            .with_context(|| path.display().to_string())
     }
 }

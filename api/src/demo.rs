@@ -59,7 +59,11 @@ pub async fn prepare(cfg: &Config, sample: DemoSample) -> anyhow::Result<Warehou
 }
 
 /// The simple load: territory tables, then the sample's sources.
-pub async fn load(cfg: &Config, wh: &Warehouse, sample_dir: &std::path::Path) -> anyhow::Result<mosaico_ingest::load::LoadSummary> {
+pub async fn load(
+    cfg: &Config,
+    wh: &Warehouse,
+    sample_dir: &std::path::Path,
+) -> anyhow::Result<mosaico_ingest::load::LoadSummary> {
     let key = cfg.pseudonym_key()?;
     let reference = cfg.reference_dir();
     let territory = tokio::task::spawn_blocking(move || Territory::load(&reference)).await??;

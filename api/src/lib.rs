@@ -42,7 +42,10 @@ struct Inner {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("threshold", &self.inner.threshold).field("nil", &self.inner.nil.len()).finish()
+        f.debug_struct("AppState")
+            .field("threshold", &self.inner.threshold)
+            .field("nil", &self.inner.nil.len())
+            .finish()
     }
 }
 
@@ -50,7 +53,11 @@ impl AppState {
     /// Opens a session on the warehouse's latest tables.
     pub async fn open(wh: &Warehouse, threshold: u64) -> Result<Self, mosaico_warehouse::Error> {
         let ctx = wh.session(&AsOf::Latest).await?;
-        let nil = if wh.has_table("areas")? { mosaico_analytics::outlines(&ctx, "nil").await.unwrap_or_default() } else { Vec::new() };
+        let nil = if wh.has_table("areas")? {
+            mosaico_analytics::outlines(&ctx, "nil").await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         Ok(Self { inner: Arc::new(Inner { ctx, threshold, nil }) })
     }
 
@@ -134,9 +141,13 @@ fn parse_res(raw: Option<&str>) -> Result<u8, ApiError> {
     }
 }
 
-async fn territory_cells(State(state): State<AppState>, Query(q): Query<CellsQuery>) -> Result<Json<CellsResponse>, ApiError> {
+async fn territory_cells(
+    State(state): State<AppState>,
+    Query(q): Query<CellsQuery>,
+) -> Result<Json<CellsResponse>, ApiError> {
     let res = parse_res(q.res.as_deref())?;
-    let metric = Metric::parse(q.metric.as_deref().unwrap_or("population")).map_err(|e| ApiError::bad_request(format!("metric: {e}")))?;
+    let metric = Metric::parse(q.metric.as_deref().unwrap_or("population"))
+        .map_err(|e| ApiError::bad_request(format!("metric: {e}")))?;
     let cells = mosaico_analytics::cells(state.ctx(), res, metric, state.inner.threshold).await?;
     Ok(Json(CellsResponse {
         res,

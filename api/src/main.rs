@@ -1,5 +1,8 @@
 //! `mosaico`: the one binary. Thin: each subcommand calls into the library crates.
 
+// The binary is where errors meet the terminal.
+#![allow(clippy::print_stderr)]
+
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -95,8 +98,9 @@ enum SamplesCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(cli.command, Command::Sql { .. });
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MOSAICO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info,deltalake_core=warn,buoyant_kernel=warn" }));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MOSAICO_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info,deltalake_core=warn,buoyant_kernel=warn" })
+    });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -108,7 +112,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report(&e));
             ExitCode::FAILURE
         }
     }
@@ -133,7 +137,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(state, SocketAddr::from(([127, 0, 0, 1], port))).await.context("serving")?;
         }
         Command::Samples { command: SamplesCommand::Generate { seed, persons, interventions, out } } => {
-            let opts = mosaico_ingest::samples::Options { seed, persons, interventions, reference: cfg.reference_dir(), out };
+            let opts =
+                mosaico_ingest::samples::Options { seed, persons, interventions, reference: cfg.reference_dir(), out };
             let summary = tokio::task::spawn_blocking(move || mosaico_ingest::samples::generate(&opts)).await??;
             tracing::info!("{}", serde_json::to_string(&summary)?);
         }
@@ -148,7 +153,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let batches = wh.query(&query, &as_of).await?;
             match out {
                 Some(path) => {
-                    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| path.display().to_string())?);
+                    let mut f = std::io::BufWriter::new(
+                        std::fs::File::create(&path).with_context(|| path.display().to_string())?,
+                    );
                     sql_out::write(&batches, format, &mut f)?;
                     std::io::Write::flush(&mut f)?;
                 }
@@ -163,4 +170,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The error and its causes, skipping causes whose text the message already holds
+/// (DataFusion repeats its inner message).
+fn report(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }

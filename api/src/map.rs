@@ -45,9 +45,8 @@ pub fn breaks(counts: &[u64]) -> Vec<u64> {
     if v.is_empty() {
         return Vec::new();
     }
-    let mut out: Vec<u64> = (1..=PALETTE.len())
-        .map(|k| v[((v.len() * k) / PALETTE.len()).saturating_sub(1).min(v.len() - 1)])
-        .collect();
+    let mut out: Vec<u64> =
+        (1..=PALETTE.len()).map(|k| v[((v.len() * k) / PALETTE.len()).saturating_sub(1).min(v.len() - 1)]).collect();
     out.dedup();
     out
 }
@@ -104,7 +103,13 @@ pub fn outline_paths(outlines: &[AreaOutline], proj: &Projection) -> String {
         for r in rings(&o.geojson) {
             path_of(r, proj, &mut d);
         }
-        let _ = write!(s, "<path class=\"nil\" data-nil=\"{}\" d=\"{d}\"><title>{} {}</title></path>", o.id, escape(&o.id), escape(&o.name));
+        let _ = write!(
+            s,
+            "<path class=\"nil\" data-nil=\"{}\" d=\"{d}\"><title>{} {}</title></path>",
+            o.id,
+            escape(&o.id),
+            escape(&o.name)
+        );
     }
     s
 }

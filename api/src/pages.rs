@@ -27,9 +27,13 @@ aside{max-width:340px}nav a{margin-right:10px}nav a.on{font-weight:bold;text-dec
 .legend li{list-style:none;margin:2px 0}.legend ul{padding:0}dl{display:grid;grid-template-columns:auto auto;gap:4px 12px}\
 dd{margin:0;font-weight:600;text-align:right}footer{padding:12px 24px;font-size:12px;color:#555}";
 
-pub(crate) async fn landing(State(state): State<AppState>, Query(q): Query<LandingQuery>) -> Result<Html<String>, ApiError> {
+pub(crate) async fn landing(
+    State(state): State<AppState>,
+    Query(q): Query<LandingQuery>,
+) -> Result<Html<String>, ApiError> {
     let lang = Lang::parse(q.lang.as_deref());
-    let metric = Metric::parse(q.metric.as_deref().unwrap_or("population")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let metric =
+        Metric::parse(q.metric.as_deref().unwrap_or("population")).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let threshold = state.inner.threshold;
     let other = if lang == Lang::It { Lang::En } else { Lang::It };
 
@@ -92,8 +96,16 @@ pub(crate) async fn landing(State(state): State<AppState>, Query(q): Query<Landi
     h.push_str(&format!("</dl><div class=\"legend\"><h3>{}</h3><ul>", escape(&t(lang, "legend"))));
     let mut lo = 1u64.max(threshold);
     for (i, b) in breaks.iter().enumerate() {
-        let colour = map::PALETTE[if breaks.len() <= 1 { map::PALETTE.len() - 1 } else { i * (map::PALETTE.len() - 1) / (breaks.len() - 1) }];
-        h.push_str(&format!("<li><span style=\"background:{colour}\"></span>{}–{}</li>", thousands(lo, lang), thousands(*b, lang)));
+        let colour = map::PALETTE[if breaks.len() <= 1 {
+            map::PALETTE.len() - 1
+        } else {
+            i * (map::PALETTE.len() - 1) / (breaks.len() - 1)
+        }];
+        h.push_str(&format!(
+            "<li><span style=\"background:{colour}\"></span>{}–{}</li>",
+            thousands(lo, lang),
+            thousands(*b, lang)
+        ));
         lo = b + 1;
     }
     h.push_str(&format!(
@@ -117,7 +129,7 @@ fn thousands(n: u64, lang: Lang) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);

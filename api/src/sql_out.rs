@@ -39,7 +39,8 @@ pub fn write(batches: &[RecordBatch], format: Format, out: &mut (dyn Write + Sen
             writeln!(w.into_inner())?;
         }
         Format::Parquet => {
-            let schema = batches.first().map(|b| b.schema()).ok_or_else(|| anyhow::anyhow!("the query returned no schema"))?;
+            let schema =
+                batches.first().map(|b| b.schema()).ok_or_else(|| anyhow::anyhow!("the query returned no schema"))?;
             let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(out, schema, None)?;
             for b in batches {
                 w.write(b)?;

@@ -70,16 +70,15 @@ impl fmt::Display for AreaUtenza {
 
 /// An unknown area code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown area di utenza '{0}'; expected one of famiglia_minori, disabili, dipendenze, anziani, immigrati_nomadi, poverta_disagio_adulti, multiutenza")]
+#[error(
+    "unknown area di utenza '{0}'; expected one of famiglia_minori, disabili, dipendenze, anziani, immigrati_nomadi, poverta_disagio_adulti, multiutenza"
+)]
 pub struct UnknownArea(pub String);
 
 impl FromStr for AreaUtenza {
     type Err = UnknownArea;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.code() == s.trim())
-            .ok_or_else(|| UnknownArea(s.to_owned()))
+        Self::ALL.into_iter().find(|a| a.code() == s.trim()).ok_or_else(|| UnknownArea(s.to_owned()))
     }
 }
 

@@ -64,9 +64,7 @@ const MONTHS: &[u8; 12] = b"ABCDEHLMPRST";
 /// Letters that replace digits in a code altered for omocodia.
 const OMOCODIA: &[u8; 10] = b"LMNPQRSTUV";
 /// Values of characters in odd positions (1st, 3rd, ...), indexed by digit or letter.
-const ODD: [u32; 26] = [
-    1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23,
-];
+const ODD: [u32; 26] = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23];
 /// Positions (0-based) that hold digits in a code without omocodia.
 const DIGIT_POSITIONS: [usize; 7] = [6, 7, 9, 10, 12, 13, 14];
 
@@ -94,11 +92,7 @@ impl FiscalCode {
                 b.is_ascii_uppercase()
             };
             if !ok {
-                let expected = if DIGIT_POSITIONS.contains(&i) {
-                    "a digit (or L-V for omocodia)"
-                } else {
-                    "a letter"
-                };
+                let expected = if DIGIT_POSITIONS.contains(&i) { "a digit (or L-V for omocodia)" } else { "a letter" };
                 return Err(FiscalCodeError::Character { position: i + 1, found: b as char, expected });
             }
         }
@@ -172,11 +166,7 @@ impl fmt::Display for FiscalCode {
 }
 
 fn digit_value(b: u8) -> u32 {
-    if b.is_ascii_digit() {
-        u32::from(b - b'0')
-    } else {
-        OMOCODIA.iter().position(|&c| c == b).map_or(0, |p| p as u32)
-    }
+    if b.is_ascii_digit() { u32::from(b - b'0') } else { OMOCODIA.iter().position(|&c| c == b).map_or(0, |p| p as u32) }
 }
 
 /// The check character of the first fifteen characters of a personal code.
@@ -209,12 +199,7 @@ fn luhn_digit(digits: &[u32]) -> u32 {
 }
 
 fn letters(s: &str) -> (Vec<char>, Vec<char>) {
-    let up: Vec<char> = s
-        .to_ascii_uppercase()
-        .chars()
-        .map(fold_accent)
-        .filter(char::is_ascii_uppercase)
-        .collect();
+    let up: Vec<char> = s.to_ascii_uppercase().chars().map(fold_accent).filter(char::is_ascii_uppercase).collect();
     let vowels = up.iter().copied().filter(|c| "AEIOU".contains(*c)).collect();
     let consonants = up.iter().copied().filter(|c| !"AEIOU".contains(*c)).collect();
     (consonants, vowels)
@@ -246,11 +231,7 @@ fn surname_part(surname: &str) -> String {
 
 fn name_part(name: &str) -> String {
     let (c, v) = letters(name);
-    if c.len() >= 4 {
-        pad3(vec![c[0], c[2], c[3]])
-    } else {
-        pad3(c.into_iter().chain(v).collect())
-    }
+    if c.len() >= 4 { pad3(vec![c[0], c[2], c[3]]) } else { pad3(c.into_iter().chain(v).collect()) }
 }
 
 #[cfg(test)]
@@ -287,15 +268,9 @@ mod tests {
     #[test]
     fn errors_say_what_is_wrong() {
         assert_eq!(FiscalCode::parse("RSSMRA85T10A562"), Err(FiscalCodeError::Length(15)));
-        assert_eq!(
-            FiscalCode::parse("RSSMRA85T10A562X"),
-            Err(FiscalCodeError::Check { found: 'X', expected: 'S' })
-        );
+        assert_eq!(FiscalCode::parse("RSSMRA85T10A562X"), Err(FiscalCodeError::Check { found: 'X', expected: 'S' }));
         assert_eq!(FiscalCode::parse("RSSMRA85Z10A562S"), Err(FiscalCodeError::Month('Z')));
-        assert!(matches!(
-            FiscalCode::parse("RSSMRA8XT10A562S"),
-            Err(FiscalCodeError::Character { position: 8, .. })
-        ));
+        assert!(matches!(FiscalCode::parse("RSSMRA8XT10A562S"), Err(FiscalCodeError::Character { position: 8, .. })));
     }
 
     #[test]

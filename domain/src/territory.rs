@@ -38,7 +38,9 @@ pub enum TerritoryError {
         message: String,
     },
     /// The file is not in WGS84 lon/lat.
-    #[error("{path}: not WGS84 longitude/latitude: {message}; reproject it to EPSG:4326 (e.g. `ogr2ogr -t_srs EPSG:4326`)")]
+    #[error(
+        "{path}: not WGS84 longitude/latitude: {message}; reproject it to EPSG:4326 (e.g. `ogr2ogr -t_srs EPSG:4326`)"
+    )]
     NotWgs84 {
         /// The file.
         path: PathBuf,
@@ -62,9 +64,8 @@ pub struct Area {
 impl Area {
     /// Builds an area, computing its bounding box.
     pub fn new(id: String, name: String, shape: MultiPolygon<f64>) -> Self {
-        let bbox = shape
-            .bounding_rect()
-            .unwrap_or_else(|| Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 }));
+        let bbox =
+            shape.bounding_rect().unwrap_or_else(|| Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 }));
         Self { id, name, shape, bbox }
     }
 
@@ -136,7 +137,10 @@ fn read_geojson(path: &Path, id_prop: &str, name_prop: Option<&str>) -> Result<V
     if let Some(crs) = doc.pointer("/crs/properties/name").and_then(Value::as_str) {
         let wgs84 = ["CRS84", "EPSG:4326", "EPSG::4326"].iter().any(|s| crs.to_ascii_uppercase().ends_with(s));
         if !wgs84 {
-            return Err(TerritoryError::NotWgs84 { path: path.to_owned(), message: format!("the file declares CRS '{crs}'") });
+            return Err(TerritoryError::NotWgs84 {
+                path: path.to_owned(),
+                message: format!("the file declares CRS '{crs}'"),
+            });
         }
     }
     let features = doc
@@ -247,7 +251,10 @@ mod tests {
 
     #[test]
     fn projected_coordinates_are_refused() {
-        let f = write(&SQUARE.replace("[9,45],[10,45],[10,46],[9,46],[9,45]", "[515194,5036236],[515289,5036236],[515289,5037236],[515194,5036236]"));
+        let f = write(&SQUARE.replace(
+            "[9,45],[10,45],[10,46],[9,46],[9,45]",
+            "[515194,5036236],[515289,5036236],[515289,5037236],[515194,5036236]",
+        ));
         let err = AreaSet::from_geojson(f.path(), "ID", Some("N")).unwrap_err();
         assert!(matches!(err, TerritoryError::NotWgs84 { .. }), "{err}");
         assert!(err.to_string().contains("feature 0"), "{err}");

@@ -128,7 +128,9 @@ struct TableBuilder {
 
 impl TableBuilder {
     fn new(fields: &[(&str, DataType, bool)]) -> Self {
-        let schema = Arc::new(Schema::new(fields.iter().map(|(n, t, null)| Field::new(*n, t.clone(), *null)).collect::<Vec<_>>()));
+        let schema = Arc::new(Schema::new(
+            fields.iter().map(|(n, t, null)| Field::new(*n, t.clone(), *null)).collect::<Vec<_>>(),
+        ));
         let cols = Self::builders(&schema);
         Self { schema, cols, rows: 0, batches: Vec::new() }
     }
@@ -246,7 +248,12 @@ impl Source {
     fn each(&mut self, names: &[&str], mut f: impl FnMut(&Row<'_>) -> Result<()>) -> Result<()> {
         let idx = self.columns(names)?;
         let mut rec = csv::StringRecord::new();
-        let mut reader = std::mem::replace(&mut self.reader, csv::Reader::from_reader(std::fs::File::open("/dev/null").map_err(|e| Error::io(Path::new("/dev/null"), e))?));
+        let mut reader = std::mem::replace(
+            &mut self.reader,
+            csv::Reader::from_reader(
+                std::fs::File::open("/dev/null").map_err(|e| Error::io(Path::new("/dev/null"), e))?,
+            ),
+        );
         loop {
             match reader.read_record(&mut rec) {
                 Ok(false) => break,
@@ -266,7 +273,10 @@ impl Source {
 impl Row<'_> {
     fn err(&self, col: usize, message: String) -> Error {
         let name = self.src.header.get(self.idx[col]).map_or("?", String::as_str);
-        Error::Source { path: self.src.path.clone(), message: format!("line {}, column '{name}': {message}", self.line) }
+        Error::Source {
+            path: self.src.path.clone(),
+            message: format!("line {}, column '{name}': {message}", self.line),
+        }
     }
 
     fn raw(&self, col: usize) -> &str {
@@ -283,7 +293,12 @@ impl Row<'_> {
 
     fn f64(&self, col: usize) -> Result<Option<f64>> {
         self.opt(col)
-            .map(|s| s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| self.err(col, format!("'{s}' is not a number"))))
+            .map(|s| {
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| self.err(col, format!("'{s}' is not a number")))
+            })
             .transpose()
     }
 
@@ -295,17 +310,29 @@ impl Row<'_> {
 
     fn date(&self, col: usize) -> Result<Option<NaiveDate>> {
         self.opt(col)
-            .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| self.err(col, format!("'{s}' is not a date (YYYY-MM-DD)"))))
+            .map(|s| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map_err(|_| self.err(col, format!("'{s}' is not a date (YYYY-MM-DD)")))
+            })
             .transpose()
     }
 }
 
-fn cell_of(row: &Row<'_>, lat_col: usize, lng_col: usize, cells: &CellIndexMap) -> Result<Option<(u64, Option<i32>, Option<i32>)>> {
+/// Where a row's coordinates fall.
+#[derive(Debug, Clone, Copy)]
+struct Home {
+    cell: u64,
+    nil: Option<i32>,
+    municipio: Option<i32>,
+}
+
+fn cell_of(row: &Row<'_>, lat_col: usize, lng_col: usize, cells: &CellIndexMap) -> Result<Option<Home>> {
     let (Some(lat), Some(lng)) = (row.f64(lat_col)?, row.f64(lng_col)?) else { return Ok(None) };
-    let ll = LatLng::new(lat, lng).map_err(|e| row.err(lat_col, format!("({lat}, {lng}) is not a valid position: {e}")))?;
+    let ll =
+        LatLng::new(lat, lng).map_err(|e| row.err(lat_col, format!("({lat}, {lng}) is not a valid position: {e}")))?;
     let cell = ll.to_cell(Resolution::Ten);
     let place = cells.get(cell);
-    Ok(Some((u64::from(cell), place.and_then(|p| p.nil), place.and_then(|p| p.municipio))))
+    Ok(Some(Home { cell: u64::from(cell), nil: place.and_then(|p| p.nil), municipio: place.and_then(|p| p.municipio) }))
 }
 
 fn population(dir: &Path, key: &PseudonymKey, cells: &CellIndexMap, today: NaiveDate) -> Result<Vec<RecordBatch>> {
@@ -327,8 +354,15 @@ fn population(dir: &Path, key: &PseudonymKey, cells: &CellIndexMap, today: Naive
     ]);
     let mut src = Source::open(dir, files::REGISTRY)?;
     let cols = [
-        "codice_fiscale", "id_famiglia", "sesso", "data_nascita", "cittadinanza", "relazione_parentela",
-        "codice_istat_comune", "latitudine", "longitudine",
+        "codice_fiscale",
+        "id_famiglia",
+        "sesso",
+        "data_nascita",
+        "cittadinanza",
+        "relazione_parentela",
+        "codice_istat_comune",
+        "latitudine",
+        "longitudine",
     ];
     src.each(&cols, |r| {
         let cf = mosaico_domain::FiscalCode::parse(r.req(0)?).map_err(|e| r.err(0, e.to_string()))?;
@@ -354,9 +388,9 @@ fn population(dir: &Path, key: &PseudonymKey, cells: &CellIndexMap, today: Naive
         t.str(7, r.opt(5));
         t.str(8, Some(comune.as_str()));
         t.bool(9, place.is_none());
-        t.u64(10, place.map(|p| p.0));
-        t.i32(11, place.and_then(|p| p.1));
-        t.i32(12, place.and_then(|p| p.2));
+        t.u64(10, place.map(|p| p.cell));
+        t.i32(11, place.and_then(|p| p.nil));
+        t.i32(12, place.and_then(|p| p.municipio));
         t.end_row()
     })?;
     t.finish()
@@ -404,11 +438,20 @@ fn facilities(dir: &Path, cells: &CellIndexMap) -> Result<Vec<RecordBatch>> {
     ]);
     let mut src = Source::open(dir, files::FACILITIES)?;
     let cols = [
-        "id_struttura", "denominazione", "tipologia", "area_utenza", "posti", "retta_giornaliera",
-        "codice_istat_comune", "latitudine", "longitudine", "data_apertura",
+        "id_struttura",
+        "denominazione",
+        "tipologia",
+        "area_utenza",
+        "posti",
+        "retta_giornaliera",
+        "codice_istat_comune",
+        "latitudine",
+        "longitudine",
+        "data_apertura",
     ];
     src.each(&cols, |r| {
-        let area: mosaico_domain::AreaUtenza = r.req(3)?.parse().map_err(|e: mosaico_domain::UnknownArea| r.err(3, e.to_string()))?;
+        let area: mosaico_domain::AreaUtenza =
+            r.req(3)?.parse().map_err(|e: mosaico_domain::UnknownArea| r.err(3, e.to_string()))?;
         let capacity = r.int(4)?.ok_or_else(|| r.err(4, "is empty".into()))?;
         if capacity <= 0 {
             return Err(r.err(4, format!("{capacity} places: a facility has at least one")));
@@ -421,9 +464,9 @@ fn facilities(dir: &Path, cells: &CellIndexMap) -> Result<Vec<RecordBatch>> {
         t.i32(4, Some(capacity));
         t.f64(5, r.f64(5)?);
         t.str(6, Some(mosaico_domain::IstatCode::parse(r.req(6)?).map_err(|e| r.err(6, e.to_string()))?.as_str()));
-        t.u64(7, place.map(|p| p.0));
-        t.i32(8, place.and_then(|p| p.1));
-        t.i32(9, place.and_then(|p| p.2));
+        t.u64(7, place.map(|p| p.cell));
+        t.i32(8, place.and_then(|p| p.nil));
+        t.i32(9, place.and_then(|p| p.municipio));
         t.date(10, r.date(9)?);
         t.end_row()
     })?;
@@ -445,8 +488,15 @@ fn cases(dir: &Path, key: &PseudonymKey) -> Result<Vec<RecordBatch>> {
     ]);
     let mut src = Source::open(dir, files::CASES)?;
     let cols = [
-        "id_cartella", "codice_fiscale", "ente", "area_utenza", "data_apertura", "data_chiusura", "motivo_chiusura",
-        "assistente_sociale", "punteggio_bisogno",
+        "id_cartella",
+        "codice_fiscale",
+        "ente",
+        "area_utenza",
+        "data_apertura",
+        "data_chiusura",
+        "motivo_chiusura",
+        "assistente_sociale",
+        "punteggio_bisogno",
     ];
     src.each(&cols, |r| {
         let opened = r.date(4)?.ok_or_else(|| r.err(4, "is empty".into()))?;
@@ -454,7 +504,8 @@ fn cases(dir: &Path, key: &PseudonymKey) -> Result<Vec<RecordBatch>> {
         if closed.is_some_and(|c| c < opened) {
             return Err(r.err(5, format!("closed before it was opened ({opened})")));
         }
-        let area: mosaico_domain::AreaUtenza = r.req(3)?.parse().map_err(|e: mosaico_domain::UnknownArea| r.err(3, e.to_string()))?;
+        let area: mosaico_domain::AreaUtenza =
+            r.req(3)?.parse().map_err(|e: mosaico_domain::UnknownArea| r.err(3, e.to_string()))?;
         t.str(0, Some(r.req(0)?));
         t.str(1, Some(&key.pseudonym(r.req(1)?)));
         t.str(2, Some(mosaico_domain::IstatCode::parse(r.req(2)?).map_err(|e| r.err(2, e.to_string()))?.as_str()));
@@ -491,8 +542,21 @@ fn interventions(dir: &Path, key: &PseudonymKey) -> Result<Vec<RecordBatch>> {
     ]);
     let mut src = Source::open(dir, files::INTERVENTIONS)?;
     let cols = [
-        "id_intervento", "id_cartella", "codice_fiscale", "codice_servizio", "area_utenza", "tipo_spesa", "id_struttura",
-        "data_inizio", "data_fine", "quantita", "unita", "costo_unitario", "importo", "quota_ente", "quota_utente",
+        "id_intervento",
+        "id_cartella",
+        "codice_fiscale",
+        "codice_servizio",
+        "area_utenza",
+        "tipo_spesa",
+        "id_struttura",
+        "data_inizio",
+        "data_fine",
+        "quantita",
+        "unita",
+        "costo_unitario",
+        "importo",
+        "quota_ente",
+        "quota_utente",
         "quota_ssn",
     ];
     // The same person appears on many rows: hash each fiscal code once.
@@ -510,7 +574,10 @@ fn interventions(dir: &Path, key: &PseudonymKey) -> Result<Vec<RecordBatch>> {
         let money = |c: usize| -> Result<f64> { r.f64(c)?.ok_or_else(|| r.err(c, "is empty".into())) };
         let (amount, ente, utente, ssn) = (money(12)?, money(13)?, money(14)?, money(15)?);
         if (ente + utente + ssn - amount).abs() > 0.011 {
-            return Err(r.err(12, format!("{amount:.2} is not quota ente + utente + SSN ({ente:.2} + {utente:.2} + {ssn:.2})")));
+            return Err(r.err(
+                12,
+                format!("{amount:.2} is not quota ente + utente + SSN ({ente:.2} + {utente:.2} + {ssn:.2})"),
+            ));
         }
         t.str(0, Some(r.req(0)?));
         t.str(1, Some(r.req(1)?));

@@ -117,10 +117,10 @@ pub fn load_census(dir: &Path) -> Result<Vec<Section>> {
     let mut rdr = csv::ReaderBuilder::new().delimiter(b';').from_path(&path).map_err(|e| Error::csv(&path, e))?;
     let headers = rdr.headers().map_err(|e| Error::csv(&path, e))?.clone();
     let col = |name: &str| -> Result<usize> {
-        headers.iter().position(|h| h == name).ok_or_else(|| Error::Source {
-            path: path.clone(),
-            message: format!("missing column '{name}'"),
-        })
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| Error::Source { path: path.clone(), message: format!("missing column '{name}'") })
     };
     let id_col = col("SEZ2011")?;
     let p1 = col("P1")?;
@@ -136,7 +136,10 @@ pub fn load_census(dir: &Path) -> Result<Vec<Section>> {
         let row = row.map_err(|e| Error::csv(&path, e))?;
         let num = |c: usize| -> Result<u32> {
             let v = parse_u64(&path, line, &headers[c], row.get(c))?;
-            u32::try_from(v).map_err(|_| Error::Source { path: path.clone(), message: format!("line {line}, column {}: {v} is too large", &headers[c]) })
+            u32::try_from(v).map_err(|_| Error::Source {
+                path: path.clone(),
+                message: format!("line {line}, column {}: {v} is too large", &headers[c]),
+            })
         };
         let id = parse_u64(&path, line, "SEZ2011", row.get(id_col))?;
         let mut bands = [0; AGE_BANDS];

@@ -5,15 +5,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int32Array, StringArray, UInt64Array, UInt8Array};
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int32Array, StringArray, UInt8Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use geo::{Area as _, Simplify};
 use h3o::{CellIndex, LatLng, Resolution};
 use mosaico_domain::territory::{Area, AreaSet};
 
-use crate::reference::Territory;
 use crate::Result;
+use crate::reference::Territory;
 
 /// The resolutions the `cells` table covers.
 pub const RESOLUTIONS: [Resolution; 2] = [Resolution::Nine, Resolution::Ten];
@@ -83,10 +83,8 @@ fn union_bbox(areas: &[Area]) -> Option<(f64, f64, f64, f64)> {
 /// The `cells` table: `cell`, `hex_id`, `res`, `comune_istat`, `comune_name`,
 /// `municipio`, `nil_id`, `nil_name`, sorted by resolution and cell.
 pub fn cells_batch(t: &Territory, maps: &[(Resolution, &CellIndexMap)]) -> Result<RecordBatch> {
-    let mut rows: Vec<(u8, CellIndex, &CellPlace)> = maps
-        .iter()
-        .flat_map(|(r, m)| m.0.iter().map(move |(c, p)| (u8::from(*r), *c, p)))
-        .collect();
+    let mut rows: Vec<(u8, CellIndex, &CellPlace)> =
+        maps.iter().flat_map(|(r, m)| m.0.iter().map(move |(c, p)| (u8::from(*r), *c, p))).collect();
     rows.sort_by_key(|(r, c, _)| (*r, u64::from(*c)));
     let name = |set: &AreaSet, id: &str| set.get(id).map(|a| a.name.clone());
     let schema = Arc::new(Schema::new(vec![

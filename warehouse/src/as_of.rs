@@ -59,10 +59,10 @@ impl AsOf {
     }
 
     pub(crate) fn check_tables(&self, tables: &[String]) -> Result<(), Error> {
-        if let AsOf::Tables(m) = self {
-            if let Some(missing) = m.keys().find(|k| !tables.contains(k)) {
-                return Err(Error::NoTable(missing.clone()));
-            }
+        if let AsOf::Tables(m) = self
+            && let Some(missing) = m.keys().find(|k| !tables.contains(k))
+        {
+            return Err(Error::NoTable(missing.clone()));
         }
         Ok(())
     }

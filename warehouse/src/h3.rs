@@ -133,7 +133,9 @@ impl ScalarUDFImpl for H3Function {
             .map(|(arg, got)| {
                 let ok = match arg {
                     Arg::Cell | Arg::Int | Arg::Float => got.is_numeric() || got.is_null(),
-                    Arg::Text => matches!(got, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null),
+                    Arg::Text => {
+                        matches!(got, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null)
+                    }
                 };
                 if !ok {
                     return plan_err!("{}: an argument of type {got} cannot be used here", self.name());
@@ -176,7 +178,11 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
     let name = kind.name();
     let out: ArrayRef = match kind {
         Kind::Cell => {
-            let (lat, lng, res) = (a[0].as_primitive::<Float64Type>(), a[1].as_primitive::<Float64Type>(), a[2].as_primitive::<Int64Type>());
+            let (lat, lng, res) = (
+                a[0].as_primitive::<Float64Type>(),
+                a[1].as_primitive::<Float64Type>(),
+                a[2].as_primitive::<Int64Type>(),
+            );
             let mut b = UInt64Builder::with_capacity(lat.len());
             for i in 0..lat.len() {
                 if lat.is_null(i) || lng.is_null(i) || res.is_null(i) {
@@ -185,7 +191,11 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
                 }
                 let r = resolution(name, res.value(i))?;
                 let ll = LatLng::new(lat.value(i), lng.value(i)).map_err(|e| {
-                    DataFusionError::Execution(format!("{name}: ({}, {}) is not a valid latitude/longitude: {e}", lat.value(i), lng.value(i)))
+                    DataFusionError::Execution(format!(
+                        "{name}: ({}, {}) is not a valid latitude/longitude: {e}",
+                        lat.value(i),
+                        lng.value(i)
+                    ))
                 })?;
                 b.append_value(u64::from(ll.to_cell(r)));
             }
@@ -229,7 +239,9 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
                 .map(|s| {
                     s.map(|s| {
                         s.trim().parse::<CellIndex>().map(u64::from).map_err(|_| {
-                            DataFusionError::Execution(format!("{name}: '{s}' is not an H3 cell (expected hexadecimal such as 8a1f99cdd4effff)"))
+                            DataFusionError::Execution(format!(
+                                "{name}: '{s}' is not an H3 cell (expected hexadecimal such as 8a1f99cdd4effff)"
+                            ))
                         })
                     })
                     .transpose()
@@ -246,10 +258,9 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
                     continue;
                 }
                 let c = cell(name, cells.value(i))?;
-                let k = u32::try_from(k.value(i))
-                    .ok()
-                    .filter(|k| *k <= 1000)
-                    .ok_or_else(|| DataFusionError::Execution(format!("{name}: k = {} is not between 0 and 1000", k.value(i))))?;
+                let k = u32::try_from(k.value(i)).ok().filter(|k| *k <= 1000).ok_or_else(|| {
+                    DataFusionError::Execution(format!("{name}: k = {} is not between 0 and 1000", k.value(i)))
+                })?;
                 let mut disk: Vec<CellIndex> = c.grid_disk(k);
                 disk.sort_unstable();
                 b.values().append_slice(&disk.into_iter().map(u64::from).collect::<Vec<_>>());
@@ -300,11 +311,7 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
 
 /// The outline of a cell as a GeoJSON Polygon (lon/lat, closed ring, 7 decimals).
 pub fn boundary_geojson(c: CellIndex) -> String {
-    let mut pts: Vec<String> = c
-        .boundary()
-        .iter()
-        .map(|ll| format!("[{:.7},{:.7}]", ll.lng(), ll.lat()))
-        .collect();
+    let mut pts: Vec<String> = c.boundary().iter().map(|ll| format!("[{:.7},{:.7}]", ll.lng(), ll.lat())).collect();
     if let Some(first) = pts.first().cloned() {
         pts.push(first);
     }

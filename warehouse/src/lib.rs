@@ -19,8 +19,8 @@
 //! # Ok(()) }
 //! ```
 
-pub mod h3;
 mod as_of;
+pub mod h3;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,7 +42,9 @@ pub enum Error {
     #[error("warehouse location '{0}' is not a folder path or a URL")]
     Location(String),
     /// The location's scheme needs a storage backend this build does not include.
-    #[error("warehouse location '{url}': the '{scheme}' object store is not compiled into this build; use a local folder or rebuild with the matching deltalake feature (s3, azure, gcs)")]
+    #[error(
+        "warehouse location '{url}': the '{scheme}' object store is not compiled into this build; use a local folder or rebuild with the matching deltalake feature (s3, azure, gcs)"
+    )]
     Backend {
         /// The location.
         url: String,
@@ -66,7 +68,9 @@ pub enum Error {
         latest: u64,
     },
     /// An `--as-of` value that cannot be read.
-    #[error("as-of '{0}' is not a version (3), a table version (population=3) or an RFC 3339 time (2026-11-22T10:00:00Z)")]
+    #[error(
+        "as-of '{0}' is not a version (3), a table version (population=3) or an RFC 3339 time (2026-11-22T10:00:00Z)"
+    )]
     AsOf(String),
     /// The query engine refused a query or failed running it.
     #[error(transparent)]
@@ -214,7 +218,8 @@ impl Warehouse {
     pub async fn session(&self, as_of: &AsOf) -> Result<SessionContext> {
         let tables = self.tables()?;
         as_of.check_tables(&tables)?;
-        let config = SessionConfig::new().with_information_schema(true).with_default_catalog_and_schema("mosaico", "public");
+        let config =
+            SessionConfig::new().with_information_schema(true).with_default_catalog_and_schema("mosaico", "public");
         let ctx = SessionContext::new_with_config(config);
         for f in h3::functions() {
             ctx.register_udf(f);

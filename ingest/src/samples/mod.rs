@@ -205,11 +205,7 @@ pub fn generate(opts: &Options) -> Result<Summary> {
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
 
     // Section pickers per NIL 2012, and the city-wide one as a fallback.
-    let pickers: Vec<Picker> = nil2012
-        .areas()
-        .iter()
-        .map(|a| picker(&census, |s| s.nil2012 == a.name))
-        .collect();
+    let pickers: Vec<Picker> = nil2012.areas().iter().map(|a| picker(&census, |s| s.nil2012 == a.name)).collect();
     let city = picker(&census, |s| !s.nil2012.is_empty());
     let homeless_sections = picker(&census, Section::is_homeless);
     let census_total: u64 = census.iter().map(|s| u64::from(s.residents)).sum();
@@ -228,8 +224,19 @@ pub fn generate(opts: &Options) -> Result<Summary> {
         &opts.out,
         files::REGISTRY,
         &[
-            "codice_fiscale", "cognome", "nome", "sesso", "data_nascita", "luogo_nascita", "cittadinanza",
-            "id_famiglia", "relazione_parentela", "indirizzo", "latitudine", "longitudine", "codice_istat_comune",
+            "codice_fiscale",
+            "cognome",
+            "nome",
+            "sesso",
+            "data_nascita",
+            "luogo_nascita",
+            "cittadinanza",
+            "id_famiglia",
+            "relazione_parentela",
+            "indirizzo",
+            "latitudine",
+            "longitudine",
+            "codice_istat_comune",
         ],
     )?;
     let reg_path = opts.out.join(files::REGISTRY);
@@ -247,11 +254,11 @@ pub fn generate(opts: &Options) -> Result<Summary> {
                     let mut found = None;
                     for _ in 0..50 {
                         let Some((x, y)) = random_point(area, &mut rng) else { break };
-                        if let Some(i) = nil2012.areas().iter().position(|a| a.contains(x, y)) {
-                            if !pickers[i].sections.is_empty() {
-                                found = Some(((x, y), &census[pickers[i].pick(&mut rng)]));
-                                break;
-                            }
+                        if let Some(i) = nil2012.areas().iter().position(|a| a.contains(x, y))
+                            && !pickers[i].sections.is_empty()
+                        {
+                            found = Some(((x, y), &census[pickers[i].pick(&mut rng)]));
+                            break;
                         }
                     }
                     match found {
@@ -278,7 +285,8 @@ pub fn generate(opts: &Options) -> Result<Summary> {
             let foreign = section.residents > 0 && rng.random_range(0..section.residents) < section.foreign;
             let country = if foreign {
                 let continent = pick_weighted(&section.continents, &mut rng).unwrap_or(0);
-                let candidates: Vec<&vocab::Country> = vocab::COUNTRIES.iter().filter(|c| c.continent == continent).collect();
+                let candidates: Vec<&vocab::Country> =
+                    vocab::COUNTRIES.iter().filter(|c| c.continent == continent).collect();
                 let weights: Vec<u32> = candidates.iter().map(|c| c.weight).collect();
                 candidates[pick_weighted(&weights, &mut rng).unwrap_or(0)]
             } else {
@@ -299,13 +307,19 @@ pub fn generate(opts: &Options) -> Result<Summary> {
                     pick_weighted(&section.bands, &mut rng).unwrap_or(0)
                 };
                 let age = age_in_band(band, &mut rng);
-                let male = section.bands[band] > 0 && rng.random_range(0..section.bands[band]) < section.male_bands[band];
+                let male =
+                    section.bands[band] > 0 && rng.random_range(0..section.bands[band]) < section.male_bands[band];
                 let sex = if male { Sex::M } else { Sex::F };
                 let name = *pick(vocab::first_names(country.origin, male), &mut rng);
-                let own_surname = if member == 1 && age >= 18 { *pick(vocab::surnames(country.origin), &mut rng) } else { surname };
+                let own_surname =
+                    if member == 1 && age >= 18 { *pick(vocab::surnames(country.origin), &mut rng) } else { surname };
                 let born = birth_date(age, &mut rng);
                 let birthplace = if !foreign || (age < 12 && rng.random_bool(0.5)) {
-                    if rng.random_bool(0.55) { vocab::MILANO_BELFIORE } else { pick(vocab::ITALIAN_BIRTHPLACES, &mut rng).0 }
+                    if rng.random_bool(0.55) {
+                        vocab::MILANO_BELFIORE
+                    } else {
+                        pick(vocab::ITALIAN_BIRTHPLACES, &mut rng).0
+                    }
                 } else {
                     country.belfiore
                 };
@@ -315,10 +329,22 @@ pub fn generate(opts: &Options) -> Result<Summary> {
                     1 if age >= 18 => "CG",
                     _ => "FG",
                 };
-                let (lat, lng) = point.map_or((String::new(), String::new()), |(x, y)| (format!("{y:.6}"), format!("{x:.6}")));
+                let (lat, lng) =
+                    point.map_or((String::new(), String::new()), |(x, y)| (format!("{y:.6}"), format!("{x:.6}")));
                 reg.write_record([
-                    cf.as_str(), own_surname, name, sex.as_str(), &born.to_string(), birthplace, country.iso,
-                    &format!("F{:08}", hh + 1), relation, &street, &lat, &lng, MILANO,
+                    cf.as_str(),
+                    own_surname,
+                    name,
+                    sex.as_str(),
+                    &born.to_string(),
+                    birthplace,
+                    country.iso,
+                    &format!("F{:08}", hh + 1),
+                    relation,
+                    &street,
+                    &lat,
+                    &lng,
+                    MILANO,
                 ])
                 .map_err(|e| Error::csv(&reg_path, e))?;
                 persons.push(Person { cf, age, foreign, household: hh, disabled: rng.random_bool(0.045) });
@@ -332,7 +358,8 @@ pub fn generate(opts: &Options) -> Result<Summary> {
     let isee = write_isee(&opts.out, &persons, &mut households, &mut rng)?;
     let facilities = write_facilities(&opts.out, opts.persons, &households, &mut rng)?;
     let target = opts.interventions.unwrap_or(opts.persons * 5);
-    let (cases, interventions) = write_cases(&opts.out, &persons, &households, &facilities, target, opts.persons, &mut rng)?;
+    let (cases, interventions) =
+        write_cases(&opts.out, &persons, &households, &facilities, target, opts.persons, &mut rng)?;
 
     let summary = Summary {
         seed: opts.seed,
@@ -345,7 +372,8 @@ pub fn generate(opts: &Options) -> Result<Summary> {
         interventions,
     };
     let path = opts.out.join(files::MANIFEST);
-    let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Source { path: path.clone(), message: e.to_string() })?;
+    let text = serde_json::to_string_pretty(&summary)
+        .map_err(|e| Error::Source { path: path.clone(), message: e.to_string() })?;
     std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
     tracing::info!(?summary, out = %opts.out.display(), "sample generated");
     Ok(summary)
@@ -380,10 +408,10 @@ fn unique_code(cf: FiscalCode, seen: &mut HashSet<String>) -> FiscalCode {
         }
         let first15 = String::from_utf8_lossy(&chars[..15]).into_owned();
         let candidate = format!("{first15}{}", check_letter(&first15));
-        if let Ok(c) = FiscalCode::parse(&candidate) {
-            if seen.insert(c.as_str().to_owned()) {
-                return c;
-            }
+        if let Ok(c) = FiscalCode::parse(&candidate)
+            && seen.insert(c.as_str().to_owned())
+        {
+            return c;
         }
     }
     cf
@@ -403,7 +431,15 @@ fn write_isee(dir: &Path, persons: &[Person], households: &mut [Household], rng:
     let mut w = csv_writer(
         dir,
         files::ISEE,
-        &["protocollo", "id_famiglia", "codice_fiscale_dichiarante", "tipo_isee", "valore_isee", "data_presentazione", "data_scadenza"],
+        &[
+            "protocollo",
+            "id_famiglia",
+            "codice_fiscale_dichiarante",
+            "tipo_isee",
+            "valore_isee",
+            "data_presentazione",
+            "data_scadenza",
+        ],
     )?;
     let mut n = 0u64;
     let mut i = 0;
@@ -413,7 +449,10 @@ fn write_isee(dir: &Path, persons: &[Person], households: &mut [Household], rng:
         let members = persons[i..].iter().take_while(|p| p.household == head.household).count();
         let has_minor = persons[i..i + members].iter().any(|p| p.age < 18);
         let has_elder = persons[i..i + members].iter().any(|p| p.age >= 75);
-        let p_declare: f64 = 0.25 + if head.foreign { 0.15 } else { 0.0 } + if has_minor { 0.15 } else { 0.0 } + if has_elder { 0.1 } else { 0.0 };
+        let p_declare: f64 = 0.25
+            + if head.foreign { 0.15 } else { 0.0 }
+            + if has_minor { 0.15 } else { 0.0 }
+            + if has_elder { 0.1 } else { 0.0 };
         if rng.random_bool(p_declare.min(0.9)) {
             // Log-normal around a median that is lower for foreign households.
             let median: f64 = if head.foreign { 9_000.0 } else { 16_000.0 };
@@ -422,8 +461,15 @@ fn write_isee(dir: &Path, persons: &[Person], households: &mut [Household], rng:
             let value = (value * 100.0).round() / 100.0;
             households[hh].isee = Some(value);
             let year = rng.random_range(2024..=2026);
-            let issued = NaiveDate::from_ymd_opt(year, rng.random_range(1..=12), rng.random_range(1..=28)).unwrap_or_default();
-            let kind = if has_elder { "sociosanitario" } else if has_minor { "minorenni" } else { "ordinario" };
+            let issued =
+                NaiveDate::from_ymd_opt(year, rng.random_range(1..=12), rng.random_range(1..=28)).unwrap_or_default();
+            let kind = if has_elder {
+                "sociosanitario"
+            } else if has_minor {
+                "minorenni"
+            } else {
+                "ordinario"
+            };
             n += 1;
             w.write_record([
                 &format!("INPS-ISEE-{year}-{:09}-00", n),
@@ -455,8 +501,17 @@ fn write_facilities(dir: &Path, persons: u64, households: &[Household], rng: &mu
         dir,
         files::FACILITIES,
         &[
-            "id_struttura", "denominazione", "tipologia", "area_utenza", "posti", "retta_giornaliera", "indirizzo",
-            "latitudine", "longitudine", "codice_istat_comune", "data_apertura",
+            "id_struttura",
+            "denominazione",
+            "tipologia",
+            "area_utenza",
+            "posti",
+            "retta_giornaliera",
+            "indirizzo",
+            "latitudine",
+            "longitudine",
+            "codice_istat_comune",
+            "data_apertura",
         ],
     )?;
     let placed: Vec<&Household> = households.iter().filter(|h| h.lat.is_finite()).collect();
@@ -470,7 +525,8 @@ fn write_facilities(dir: &Path, persons: u64, households: &[Household], rng: &mu
             let id = format!("{}-{:04}", t.code, k + 1);
             let capacity = rng.random_range(t.capacity.0..=t.capacity.1);
             let fee = (rng.random_range(t.daily_fee.0..=t.daily_fee.1) * 100.0).round() / 100.0;
-            let opened = NaiveDate::from_ymd_opt(rng.random_range(1975..=2022), rng.random_range(1..=12), 1).unwrap_or_default();
+            let opened =
+                NaiveDate::from_ymd_opt(rng.random_range(1975..=2022), rng.random_range(1..=12), 1).unwrap_or_default();
             let name = format!("{} {}", t.name, pick(vocab::surnames(vocab::Origin::Italian), rng));
             w.write_record([
                 &id,
@@ -542,17 +598,37 @@ fn write_cases(
         dir,
         files::CASES,
         &[
-            "id_cartella", "codice_fiscale", "ente", "area_utenza", "data_apertura", "data_chiusura", "motivo_chiusura",
-            "assistente_sociale", "punteggio_bisogno",
+            "id_cartella",
+            "codice_fiscale",
+            "ente",
+            "area_utenza",
+            "data_apertura",
+            "data_chiusura",
+            "motivo_chiusura",
+            "assistente_sociale",
+            "punteggio_bisogno",
         ],
     )?;
     let mut iw = csv_writer(
         dir,
         files::INTERVENTIONS,
         &[
-            "id_intervento", "id_cartella", "codice_fiscale", "codice_servizio", "area_utenza", "tipo_spesa",
-            "id_struttura", "data_inizio", "data_fine", "quantita", "unita", "costo_unitario", "importo", "quota_ente",
-            "quota_utente", "quota_ssn",
+            "id_intervento",
+            "id_cartella",
+            "codice_fiscale",
+            "codice_servizio",
+            "area_utenza",
+            "tipo_spesa",
+            "id_struttura",
+            "data_inizio",
+            "data_fine",
+            "quantita",
+            "unita",
+            "costo_unitario",
+            "importo",
+            "quota_ente",
+            "quota_utente",
+            "quota_ssn",
         ],
     )?;
     let start = NaiveDate::from_ymd_opt(2019, 1, 1).unwrap_or_default();
@@ -580,7 +656,16 @@ fn write_cases(
             let duration = 1 + (rng.random::<f64>().powf(1.2) * 84.0) as u32;
             let end = opened + Months::new(duration);
             let (closed, reason) = if end < horizon {
-                let reason = *pick(&["obiettivi raggiunti", "trasferimento", "decesso", "rinuncia", "presa in carico da altro servizio"], rng);
+                let reason = *pick(
+                    &[
+                        "obiettivi raggiunti",
+                        "trasferimento",
+                        "decesso",
+                        "rinuncia",
+                        "presa in carico da altro servizio",
+                    ],
+                    rng,
+                );
                 (Some(end), reason)
             } else {
                 (None, "")
@@ -621,7 +706,11 @@ fn write_cases(
                     let qty = rng.random_range(svc.monthly_qty.0..=svc.monthly_qty.1);
                     let amount = (f64::from(qty) * unit_cost * 100.0).round() / 100.0;
                     let ssn = (amount * ssn_share * 100.0).round() / 100.0;
-                    let utente = if svc.spending == services::Spending::Transfers { 0.0 } else { ((amount - ssn) * share * 100.0).round() / 100.0 };
+                    let utente = if svc.spending == services::Spending::Transfers {
+                        0.0
+                    } else {
+                        ((amount - ssn) * share * 100.0).round() / 100.0
+                    };
                     let ente = ((amount - ssn - utente) * 100.0).round() / 100.0;
                     rows += 1;
                     iw.write_record([
