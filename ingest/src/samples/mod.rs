@@ -208,6 +208,9 @@ pub fn generate(opts: &Options) -> Result<Summary> {
     let pickers: Vec<Picker> = nil2012.areas().iter().map(|a| picker(&census, |s| s.nil2012 == a.name)).collect();
     let city = picker(&census, |s| !s.nil2012.is_empty());
     let homeless_sections = picker(&census, Section::is_homeless);
+    // Heads of household are adults; the other members are drawn from what the
+    // heads leave of the section's age profile, so the whole matches the census.
+    let member_bands: Vec<[u32; AGE_BANDS]> = census.iter().map(member_profile).collect();
     let census_total: u64 = census.iter().map(|s| u64::from(s.residents)).sum();
     let homeless_total: u64 = census.iter().filter(|s| s.is_homeless()).map(|s| u64::from(s.residents)).sum();
     let homeless = (opts.persons * homeless_total + census_total / 2) / census_total.max(1);
@@ -249,7 +252,7 @@ pub fn generate(opts: &Options) -> Result<Summary> {
     for (area, n) in jobs {
         let mut left = n;
         while left > 0 {
-            let (point, section) = match area {
+            let (point, section_idx) = match area {
                 Some(area) => {
                     let mut found = None;
                     for _ in 0..50 {
@@ -257,7 +260,7 @@ pub fn generate(opts: &Options) -> Result<Summary> {
                         if let Some(i) = nil2012.areas().iter().position(|a| a.contains(x, y))
                             && !pickers[i].sections.is_empty()
                         {
-                            found = Some(((x, y), &census[pickers[i].pick(&mut rng)]));
+                            found = Some(((x, y), pickers[i].pick(&mut rng)));
                             break;
                         }
                     }
@@ -265,12 +268,13 @@ pub fn generate(opts: &Options) -> Result<Summary> {
                         Some((p, s)) => (Some(p), s),
                         None => {
                             let p = random_point(area, &mut rng).unwrap_or_default();
-                            (Some(p), &census[city.pick(&mut rng)])
+                            (Some(p), city.pick(&mut rng))
                         }
                     }
                 }
-                None => (None, &census[homeless_sections.pick(&mut rng)]),
+                None => (None, homeless_sections.pick(&mut rng)),
             };
+            let section = &census[section_idx];
             let size_idx = pick_weighted(&section.households, &mut rng).unwrap_or(0);
             let mut size = size_idx as u64 + 1;
             if size == 6 && rng.random_bool(0.3) {
@@ -304,7 +308,9 @@ pub fn generate(opts: &Options) -> Result<Summary> {
                     adult[..4].iter_mut().for_each(|b| *b = 0);
                     pick_weighted(&adult, &mut rng).unwrap_or(8)
                 } else {
-                    pick_weighted(&section.bands, &mut rng).unwrap_or(0)
+                    pick_weighted(&member_bands[section_idx], &mut rng)
+                        .or_else(|| pick_weighted(&section.bands, &mut rng))
+                        .unwrap_or(0)
                 };
                 let age = age_in_band(band, &mut rng);
                 let male =
@@ -377,6 +383,22 @@ pub fn generate(opts: &Options) -> Result<Summary> {
     std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
     tracing::info!(?summary, out = %opts.out.display(), "sample generated");
     Ok(summary)
+}
+
+/// The age profile of household members other than the head: the section's
+/// residents by band less the heads (one per household, spread over the adult bands).
+fn member_profile(s: &Section) -> [u32; AGE_BANDS] {
+    let heads: u32 = s.households.iter().sum();
+    let adults: u32 = s.bands[4..].iter().sum();
+    let mut out = s.bands;
+    if adults == 0 {
+        return out;
+    }
+    for b in 4..AGE_BANDS {
+        let taken = (u64::from(heads) * u64::from(s.bands[b]) / u64::from(adults)) as u32;
+        out[b] = out[b].saturating_sub(taken);
+    }
+    out
 }
 
 fn picker(census: &[Section], keep: impl Fn(&Section) -> bool) -> Picker {
