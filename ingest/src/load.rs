@@ -56,7 +56,7 @@ pub async fn load_territory(wh: &Warehouse, territory: &Territory) -> Result<(Ce
     let refs: Vec<(Resolution, &CellIndexMap)> = maps.iter().map(|(r, m)| (*r, m)).collect();
     let cells = territory::cells_batch(territory, &refs)?;
     let ten = maps.iter().find(|(r, _)| *r == Resolution::Ten).map(|(_, m)| m.clone()).unwrap_or_default();
-    let areas = territory::areas_batch(territory, &ten)?;
+    let areas = territory::areas_batch(territory)?;
     let summary = LoadSummary { cells: cells.num_rows() as u64, areas: areas.num_rows() as u64, ..Default::default() };
     wh.write_table("cells", vec![cells]).await?;
     wh.write_table("areas", vec![areas]).await?;

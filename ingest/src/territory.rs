@@ -8,7 +8,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int32Array, StringArray, UInt8Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
-use geo::{Area as _, Simplify};
+use geo::{Area as _, InteriorPoint, Simplify};
 use h3o::{CellIndex, LatLng, Resolution};
 use mosaico_domain::territory::{Area, AreaSet};
 
@@ -139,7 +139,7 @@ fn area_km2(area: &Area) -> f64 {
 
 /// The `areas` table: `kind` (`nil`, `municipio`, `comune`), `id`, `name`,
 /// `parent_id` (a NIL's municipio, a municipio's comune), `area_km2`, `geojson`.
-pub fn areas_batch(t: &Territory, cells10: &CellIndexMap) -> Result<RecordBatch> {
+pub fn areas_batch(t: &Territory) -> Result<RecordBatch> {
     let mut kind = Vec::new();
     let mut id = Vec::new();
     let mut name = Vec::new();
@@ -147,15 +147,9 @@ pub fn areas_batch(t: &Territory, cells10: &CellIndexMap) -> Result<RecordBatch>
     let mut km2 = Vec::new();
     let mut geo = Vec::new();
     for a in t.nil.areas() {
-        // A NIL belongs to the municipio that holds most of its cells.
-        let nil_id = a.id.parse::<i32>().ok();
-        let mut votes: HashMap<i32, usize> = HashMap::new();
-        for place in cells10.0.values().filter(|p| p.nil.is_some() && p.nil == nil_id) {
-            if let Some(m) = place.municipio {
-                *votes.entry(m).or_default() += 1;
-            }
-        }
-        let best = votes.into_iter().max_by_key(|(k, v)| (*v, std::cmp::Reverse(*k))).map(|(k, _)| k.to_string());
+        // A NIL belongs to the municipio containing its representative point
+        // (a point surely inside it), as the Comune assigns them.
+        let best = a.shape.interior_point().and_then(|p| t.municipi.locate(p.x(), p.y())).map(|m| m.id.clone());
         kind.push("nil");
         id.push(a.id.clone());
         name.push(a.name.clone());

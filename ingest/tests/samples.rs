@@ -47,7 +47,13 @@ fn same_seed_same_files_other_seed_other_files() {
     generate(3, 1_500, a.path());
     generate(3, 1_500, b.path());
     generate(4, 1_500, c.path());
-    for f in [samples::files::REGISTRY, samples::files::ISEE, samples::files::FACILITIES, samples::files::CASES, samples::files::INTERVENTIONS] {
+    for f in [
+        samples::files::REGISTRY,
+        samples::files::ISEE,
+        samples::files::FACILITIES,
+        samples::files::CASES,
+        samples::files::INTERVENTIONS,
+    ] {
         let (x, y, z) = (
             std::fs::read(a.path().join(f)).unwrap(),
             std::fs::read(b.path().join(f)).unwrap(),
@@ -65,7 +71,13 @@ fn committed_sample_is_what_the_generator_makes() {
     let fresh = tempfile::tempdir().unwrap();
     let summary = generate(manifest.seed, manifest.persons, fresh.path());
     assert_eq!(summary, manifest);
-    for f in [samples::files::REGISTRY, samples::files::ISEE, samples::files::FACILITIES, samples::files::CASES, samples::files::INTERVENTIONS] {
+    for f in [
+        samples::files::REGISTRY,
+        samples::files::ISEE,
+        samples::files::FACILITIES,
+        samples::files::CASES,
+        samples::files::INTERVENTIONS,
+    ] {
         assert!(
             std::fs::read(committed.join(f)).unwrap() == std::fs::read(fresh.path().join(f)).unwrap(),
             "data-samples/milano-5k/{f} is stale: regenerate it with `mosaico samples generate --seed {} --persons {} --out data-samples/milano-5k`",
@@ -93,7 +105,8 @@ fn every_registry_row_is_valid_and_placed_in_its_nil() {
     let (h, rows) = read_csv(&dir.path().join(samples::files::REGISTRY));
     assert_eq!(rows.len() as u64, summary.persons);
     let nil = AreaSet::from_geojson(&reference_dir().join(files::NIL), "ID_NIL", Some("NIL")).unwrap();
-    let (cf, lat, lng, addr) = (col(&h, "codice_fiscale"), col(&h, "latitudine"), col(&h, "longitudine"), col(&h, "indirizzo"));
+    let (cf, lat, lng, addr) =
+        (col(&h, "codice_fiscale"), col(&h, "latitudine"), col(&h, "longitudine"), col(&h, "indirizzo"));
     let mut seen = std::collections::HashSet::new();
     let mut homeless = 0;
     for r in &rows {
@@ -115,8 +128,11 @@ fn per_nil_counts_track_the_real_populations() {
     let (dir, _) = sample();
     let (h, rows) = read_csv(&dir.path().join(samples::files::REGISTRY));
     let (lat, lng) = (col(&h, "latitudine"), col(&h, "longitudine"));
-    let points: Vec<(f64, f64)> =
-        rows.iter().filter(|r| !r[lat].is_empty()).map(|r| (r[lng].parse().unwrap(), r[lat].parse().unwrap())).collect();
+    let points: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|r| !r[lat].is_empty())
+        .map(|r| (r[lng].parse().unwrap(), r[lat].parse().unwrap()))
+        .collect();
 
     // Current NIL (PGT 2030), placed by point-in-polygon, against the Comune's residents per NIL.
     let nil = AreaSet::from_geojson(&reference_dir().join(files::NIL), "ID_NIL", Some("NIL")).unwrap();
@@ -125,8 +141,10 @@ fn per_nil_counts_track_the_real_populations() {
         *counts.entry(nil.locate(*x, *y).unwrap().id.clone()).or_default() += 1.0;
     }
     let profiles = reference::load_profiles(&reference_dir()).unwrap();
-    let (sample_n, real_n): (Vec<f64>, Vec<f64>) =
-        profiles.iter().map(|p| (counts.get(&p.id_nil.to_string()).copied().unwrap_or(0.0), p.popolazione_totale as f64)).unzip();
+    let (sample_n, real_n): (Vec<f64>, Vec<f64>) = profiles
+        .iter()
+        .map(|p| (counts.get(&p.id_nil.to_string()).copied().unwrap_or(0.0), p.popolazione_totale as f64))
+        .unzip();
     let r = pearson(&sample_n, &real_n);
     assert!(r >= 0.95, "per-NIL correlation with the NIL profiles is {r:.4}");
 
@@ -142,8 +160,11 @@ fn per_nil_counts_track_the_real_populations() {
     for s in reference::load_census(&reference_dir()).unwrap() {
         *census.entry(s.nil2012.clone()).or_default() += f64::from(s.residents);
     }
-    let (sample_n, real_n): (Vec<f64>, Vec<f64>) =
-        nil2012.areas().iter().map(|a| (counts.get(&a.name).copied().unwrap_or(0.0), census.get(&a.name).copied().unwrap_or(0.0))).unzip();
+    let (sample_n, real_n): (Vec<f64>, Vec<f64>) = nil2012
+        .areas()
+        .iter()
+        .map(|a| (counts.get(&a.name).copied().unwrap_or(0.0), census.get(&a.name).copied().unwrap_or(0.0)))
+        .unzip();
     let r = pearson(&sample_n, &real_n);
     assert!(r >= 0.90, "per-NIL-2012 correlation with the 2011 census is {r:.4}");
 }
@@ -178,7 +199,8 @@ fn interventions_are_coherent_and_near_five_per_person() {
     assert_eq!(rows.len() as u64, summary.interventions);
     let ratio = summary.interventions as f64 / summary.persons as f64;
     assert!((4.0..=5.0).contains(&ratio), "{ratio:.2} interventions per person");
-    let (amount, ente, utente, ssn) = (col(&h, "importo"), col(&h, "quota_ente"), col(&h, "quota_utente"), col(&h, "quota_ssn"));
+    let (amount, ente, utente, ssn) =
+        (col(&h, "importo"), col(&h, "quota_ente"), col(&h, "quota_utente"), col(&h, "quota_ssn"));
     let (start, end) = (col(&h, "data_inizio"), col(&h, "data_fine"));
     for r in &rows {
         let v = |c: usize| r[c].parse::<f64>().unwrap();
