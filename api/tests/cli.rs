@@ -1,0 +1,92 @@
+//! The `mosaico` binary, run as a user would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn mosaico(args: &[&str]) -> Output {
+    let f = common::fixture();
+    Command::new(env!("CARGO_BIN_EXE_mosaico"))
+        .arg("--warehouse")
+        .arg(f.warehouse_path())
+        .args(args)
+        .env_remove("MOSAICO_WAREHOUSE")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn sql_counts_the_generated_population() {
+    let o = mosaico(&["sql", "select count(*) from population"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(&format!("| {} ", common::fixture().summary.persons)), "{}", stdout(&o));
+}
+
+#[test]
+fn sql_writes_csv_json_and_parquet() {
+    let q = "select count(*) as n, min(age) as youngest from population";
+    let o = mosaico(&["sql", q, "--format", "csv"]);
+    let n = common::fixture().summary.persons;
+    assert!(stdout(&o).starts_with(&format!("n,youngest\n{n},")), "{}", stdout(&o));
+    let o = mosaico(&["sql", q, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["n"], n);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.parquet");
+    let o = mosaico(&["sql", q, "--format", "parquet", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = std::fs::File::open(&out).unwrap();
+    let reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 1);
+}
+
+#[test]
+fn sql_errors_show_the_engine_message_and_fail() {
+    let o = mosaico(&["sql", "select * from nowhere"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("table 'mosaico.public.nowhere' not found"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    let o = mosaico(&["sql", "selec 1"]);
+    assert!(stderr(&o).contains("sql parser error"), "{}", stderr(&o));
+    let o = mosaico(&["sql", "select 1", "--as-of", "99"]);
+    assert!(stderr(&o).contains("has no version 99"), "{}", stderr(&o));
+    let o = mosaico(&["sql", "select 1", "--as-of", "last week"]);
+    assert!(stderr(&o).contains("as-of 'last week'"), "{}", stderr(&o));
+}
+
+#[test]
+fn sql_reads_h3_functions_against_the_reference() {
+    let o = mosaico(&["sql", "select h3_to_string(h3_parent(h3_cell(45.4642, 9.19, 10), 7)) as p", "--format", "csv"]);
+    assert_eq!(stdout(&o), "p\n871f99cddffffff\n");
+}
+
+#[test]
+fn samples_generate_writes_the_five_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mosaico"))
+        .args(["samples", "generate", "--seed", "9", "--persons", "300", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["registry.csv", "isee.csv", "facilities.csv", "cases.csv", "interventions.csv", "manifest.json"] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let lines = std::fs::read_to_string(dir.path().join("registry.csv")).unwrap().lines().count();
+    assert_eq!(lines, 301);
+}
