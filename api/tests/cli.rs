@@ -90,3 +90,39 @@ fn samples_generate_writes_the_five_sources() {
     let lines = std::fs::read_to_string(dir.path().join("registry.csv")).unwrap().lines().count();
     assert_eq!(lines, 301);
 }
+
+#[test]
+fn load_refuses_a_projected_geojson_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference");
+    std::fs::create_dir(&reference).unwrap();
+    for f in std::fs::read_dir(common::reference_dir()).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, reference.join(f.file_name().unwrap())).unwrap();
+    }
+    // The Comune's Municipi in RDN2008 / UTM 32N, under the name of the WGS84 file.
+    let utm = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data-real/municipi_9_rdn2008_utm32.geojson");
+    std::fs::copy(utm, reference.join("municipi_9_wgs84.geojson")).unwrap();
+    let sample = dir.path().join("sample");
+    let o = Command::new(env!("CARGO_BIN_EXE_mosaico"))
+        .args(["samples", "generate", "--persons", "100", "--out"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_mosaico"))
+        .arg("--warehouse")
+        .arg(dir.path().join("wh"))
+        .arg("load")
+        .arg(&sample)
+        .env("MOSAICO_REFERENCE_DIR", &reference)
+        .env("MOSAICO_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("municipi_9_wgs84.geojson") && e.contains("not WGS84"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    assert!(!dir.path().join("wh").join("population").exists(), "a table was written before the error");
+}

@@ -21,7 +21,7 @@ use mosaico_warehouse::Warehouse;
 
 use crate::pseudonym::PseudonymKey;
 use crate::reference::Territory;
-use crate::samples::files;
+use crate::samples::{columns, files};
 use crate::territory::{self, CellIndexMap};
 use crate::{Error, Result};
 
@@ -353,7 +353,7 @@ fn population(dir: &Path, key: &PseudonymKey, cells: &CellIndexMap, today: Naive
         ("municipio", Int32, true),
     ]);
     let mut src = Source::open(dir, files::REGISTRY)?;
-    let cols = [
+    let cols: &[&str] = &[
         "codice_fiscale",
         "id_famiglia",
         "sesso",
@@ -364,7 +364,7 @@ fn population(dir: &Path, key: &PseudonymKey, cells: &CellIndexMap, today: Naive
         "latitudine",
         "longitudine",
     ];
-    src.each(&cols, |r| {
+    src.each(cols, |r| {
         let cf = mosaico_domain::FiscalCode::parse(r.req(0)?).map_err(|e| r.err(0, e.to_string()))?;
         let sex = r.req(2)?;
         if sex != "M" && sex != "F" {
@@ -437,7 +437,7 @@ fn facilities(dir: &Path, cells: &CellIndexMap) -> Result<Vec<RecordBatch>> {
         ("opened_on", Date32, true),
     ]);
     let mut src = Source::open(dir, files::FACILITIES)?;
-    let cols = [
+    let cols: &[&str] = &[
         "id_struttura",
         "denominazione",
         "tipologia",
@@ -449,7 +449,7 @@ fn facilities(dir: &Path, cells: &CellIndexMap) -> Result<Vec<RecordBatch>> {
         "longitudine",
         "data_apertura",
     ];
-    src.each(&cols, |r| {
+    src.each(cols, |r| {
         let area: mosaico_domain::AreaUtenza =
             r.req(3)?.parse().map_err(|e: mosaico_domain::UnknownArea| r.err(3, e.to_string()))?;
         let capacity = r.int(4)?.ok_or_else(|| r.err(4, "is empty".into()))?;
@@ -487,18 +487,8 @@ fn cases(dir: &Path, key: &PseudonymKey) -> Result<Vec<RecordBatch>> {
         ("need_score", Int32, true),
     ]);
     let mut src = Source::open(dir, files::CASES)?;
-    let cols = [
-        "id_cartella",
-        "codice_fiscale",
-        "ente",
-        "area_utenza",
-        "data_apertura",
-        "data_chiusura",
-        "motivo_chiusura",
-        "assistente_sociale",
-        "punteggio_bisogno",
-    ];
-    src.each(&cols, |r| {
+    let cols = columns::CASES;
+    src.each(cols, |r| {
         let opened = r.date(4)?.ok_or_else(|| r.err(4, "is empty".into()))?;
         let closed = r.date(5)?;
         if closed.is_some_and(|c| c < opened) {
@@ -541,27 +531,10 @@ fn interventions(dir: &Path, key: &PseudonymKey) -> Result<Vec<RecordBatch>> {
         ("quota_ssn_eur", Float64, false),
     ]);
     let mut src = Source::open(dir, files::INTERVENTIONS)?;
-    let cols = [
-        "id_intervento",
-        "id_cartella",
-        "codice_fiscale",
-        "codice_servizio",
-        "area_utenza",
-        "tipo_spesa",
-        "id_struttura",
-        "data_inizio",
-        "data_fine",
-        "quantita",
-        "unita",
-        "costo_unitario",
-        "importo",
-        "quota_ente",
-        "quota_utente",
-        "quota_ssn",
-    ];
+    let cols = columns::INTERVENTIONS;
     // The same person appears on many rows: hash each fiscal code once.
     let mut last: (String, String) = (String::new(), String::new());
-    src.each(&cols, |r| {
+    src.each(cols, |r| {
         let start = r.date(7)?.ok_or_else(|| r.err(7, "is empty".into()))?;
         let end = r.date(8)?.ok_or_else(|| r.err(8, "is empty".into()))?;
         if end < start {

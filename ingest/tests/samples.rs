@@ -12,6 +12,14 @@ use mosaico_domain::territory::AreaSet;
 use mosaico_ingest::reference::{self, files};
 use mosaico_ingest::samples::{self, Options, Summary};
 
+const SOURCES: [&str; 5] = [
+    samples::files::REGISTRY,
+    samples::files::ISEE,
+    samples::files::FACILITIES,
+    samples::files::CASES,
+    samples::files::INTERVENTIONS,
+];
+
 fn reference_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data-samples/reference")
 }
@@ -47,13 +55,7 @@ fn same_seed_same_files_other_seed_other_files() {
     generate(3, 1_500, a.path());
     generate(3, 1_500, b.path());
     generate(4, 1_500, c.path());
-    for f in [
-        samples::files::REGISTRY,
-        samples::files::ISEE,
-        samples::files::FACILITIES,
-        samples::files::CASES,
-        samples::files::INTERVENTIONS,
-    ] {
+    for f in SOURCES {
         let (x, y, z) = (
             std::fs::read(a.path().join(f)).unwrap(),
             std::fs::read(b.path().join(f)).unwrap(),
@@ -71,13 +73,7 @@ fn committed_sample_is_what_the_generator_makes() {
     let fresh = tempfile::tempdir().unwrap();
     let summary = generate(manifest.seed, manifest.persons, fresh.path());
     assert_eq!(summary, manifest);
-    for f in [
-        samples::files::REGISTRY,
-        samples::files::ISEE,
-        samples::files::FACILITIES,
-        samples::files::CASES,
-        samples::files::INTERVENTIONS,
-    ] {
+    for f in SOURCES {
         assert!(
             std::fs::read(committed.join(f)).unwrap() == std::fs::read(fresh.path().join(f)).unwrap(),
             "data-samples/milano-5k/{f} is stale: regenerate it with `mosaico samples generate --seed {} --persons {} --out data-samples/milano-5k`",

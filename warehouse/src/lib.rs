@@ -252,3 +252,33 @@ pub use datafusion::arrow;
 
 /// Shared handle.
 pub type SharedWarehouse = Arc<Warehouse>;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_folders_or_supported_urls() {
+        let wh = Warehouse::open("data/warehouse").unwrap();
+        assert!(wh.root().as_str().starts_with("file:///") && wh.root().as_str().ends_with("/data/warehouse/"));
+        assert!(Warehouse::open("file:///tmp/wh").is_ok());
+        let err = Warehouse::open("s3://bucket/mosaico").unwrap_err().to_string();
+        assert!(err.contains("'s3' object store is not compiled into this build"), "{err}");
+    }
+
+    #[test]
+    fn table_names_are_plain_identifiers() {
+        let wh = Warehouse::open("/tmp/wh").unwrap();
+        assert!(wh.table_url("population").is_ok());
+        for bad in ["", "../etc", "Population", "a b", "x;drop"] {
+            assert!(matches!(wh.table_url(bad), Err(Error::TableName(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_empty_or_missing_folder_has_no_tables() {
+        let wh = Warehouse::open("/nonexistent/mosaico-warehouse").unwrap();
+        assert!(wh.tables().unwrap().is_empty());
+    }
+}

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, Months, NaiveDate};
 use mosaico_domain::territory::{Area, AreaSet};
 use mosaico_domain::{AreaUtenza, FiscalCode, MILANO, Sex};
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -45,6 +46,81 @@ pub mod files {
     pub const INTERVENTIONS: &str = "interventions.csv";
     /// What was generated, with which seed.
     pub const MANIFEST: &str = "manifest.json";
+}
+
+/// The header of each source file, in order.
+pub mod columns {
+    /// Columns of [`super::files::REGISTRY`].
+    pub const REGISTRY: &[&str] = &[
+        "codice_fiscale",
+        "cognome",
+        "nome",
+        "sesso",
+        "data_nascita",
+        "luogo_nascita",
+        "cittadinanza",
+        "id_famiglia",
+        "relazione_parentela",
+        "indirizzo",
+        "latitudine",
+        "longitudine",
+        "codice_istat_comune",
+    ];
+    /// Columns of [`super::files::ISEE`].
+    pub const ISEE: &[&str] = &[
+        "protocollo",
+        "id_famiglia",
+        "codice_fiscale_dichiarante",
+        "tipo_isee",
+        "valore_isee",
+        "data_presentazione",
+        "data_scadenza",
+    ];
+    /// Columns of [`super::files::FACILITIES`].
+    pub const FACILITIES: &[&str] = &[
+        "id_struttura",
+        "denominazione",
+        "tipologia",
+        "area_utenza",
+        "posti",
+        "retta_giornaliera",
+        "indirizzo",
+        "latitudine",
+        "longitudine",
+        "codice_istat_comune",
+        "data_apertura",
+    ];
+    /// Columns of [`super::files::CASES`].
+    pub const CASES: &[&str] = &[
+        "id_cartella",
+        "codice_fiscale",
+        "ente",
+        "area_utenza",
+        "data_apertura",
+        "data_chiusura",
+        "motivo_chiusura",
+        "assistente_sociale",
+        "punteggio_bisogno",
+    ];
+    /// Columns of [`super::files::INTERVENTIONS`].
+    pub const INTERVENTIONS: &[&str] = &[
+        "id_intervento",
+        "id_cartella",
+        "codice_fiscale",
+        "codice_servizio",
+        "area_utenza",
+        "tipo_spesa",
+        "id_struttura",
+        "data_inizio",
+        "data_fine",
+        "quantita",
+        "unita",
+        "costo_unitario",
+        "importo",
+        "quota_ente",
+        "quota_utente",
+        "quota_ssn",
+    ];
 }
 
 /// Residents of Milan in the NIL profiles: the scale of a full-size sample.
@@ -223,25 +299,7 @@ pub fn generate(opts: &Options) -> Result<Summary> {
         .collect();
     let per_nil = allocate(opts.persons - homeless, &weights);
 
-    let mut reg = csv_writer(
-        &opts.out,
-        files::REGISTRY,
-        &[
-            "codice_fiscale",
-            "cognome",
-            "nome",
-            "sesso",
-            "data_nascita",
-            "luogo_nascita",
-            "cittadinanza",
-            "id_famiglia",
-            "relazione_parentela",
-            "indirizzo",
-            "latitudine",
-            "longitudine",
-            "codice_istat_comune",
-        ],
-    )?;
+    let mut reg = csv_writer(&opts.out, files::REGISTRY, columns::REGISTRY)?;
     let reg_path = opts.out.join(files::REGISTRY);
     let mut persons: Vec<Person> = Vec::with_capacity(usize::try_from(opts.persons).unwrap_or(0));
     let mut households: Vec<Household> = Vec::new();
@@ -394,9 +452,9 @@ fn member_profile(s: &Section) -> [u32; AGE_BANDS] {
     if adults == 0 {
         return out;
     }
-    for b in 4..AGE_BANDS {
-        let taken = (u64::from(heads) * u64::from(s.bands[b]) / u64::from(adults)) as u32;
-        out[b] = out[b].saturating_sub(taken);
+    for (slot, &band) in out.iter_mut().zip(&s.bands).skip(4) {
+        let taken = (u64::from(heads) * u64::from(band) / u64::from(adults)) as u32;
+        *slot = slot.saturating_sub(taken);
     }
     out
 }
@@ -450,19 +508,7 @@ fn check_letter(first15: &str) -> char {
 
 fn write_isee(dir: &Path, persons: &[Person], households: &mut [Household], rng: &mut ChaCha8Rng) -> Result<u64> {
     let path = dir.join(files::ISEE);
-    let mut w = csv_writer(
-        dir,
-        files::ISEE,
-        &[
-            "protocollo",
-            "id_famiglia",
-            "codice_fiscale_dichiarante",
-            "tipo_isee",
-            "valore_isee",
-            "data_presentazione",
-            "data_scadenza",
-        ],
-    )?;
+    let mut w = csv_writer(dir, files::ISEE, columns::ISEE)?;
     let mut n = 0u64;
     let mut i = 0;
     while i < persons.len() {
@@ -519,23 +565,7 @@ struct Facility {
 
 fn write_facilities(dir: &Path, persons: u64, households: &[Household], rng: &mut ChaCha8Rng) -> Result<Vec<Facility>> {
     let path = dir.join(files::FACILITIES);
-    let mut w = csv_writer(
-        dir,
-        files::FACILITIES,
-        &[
-            "id_struttura",
-            "denominazione",
-            "tipologia",
-            "area_utenza",
-            "posti",
-            "retta_giornaliera",
-            "indirizzo",
-            "latitudine",
-            "longitudine",
-            "codice_istat_comune",
-            "data_apertura",
-        ],
-    )?;
+    let mut w = csv_writer(dir, files::FACILITIES, columns::FACILITIES)?;
     let placed: Vec<&Household> = households.iter().filter(|h| h.lat.is_finite()).collect();
     let mut out = Vec::new();
     for t in FACILITY_TYPES {
@@ -591,7 +621,7 @@ fn case_profile(p: &Person, hh: &Household, rng: &mut ChaCha8Rng) -> Option<Area
     } else {
         (AreaUtenza::PovertaDisagioAdulti, if poor { 0.10 } else { 0.015 })
     };
-    rng.random_bool((prob * 1.7_f64).min(1.0)).then_some(area)
+    rng.random_bool((prob * 1.8_f64).min(1.0)).then_some(area)
 }
 
 /// The user's share of the social part of a cost, from ISEE (Lanciano's rule:
@@ -616,43 +646,8 @@ fn write_cases(
 ) -> Result<(u64, u64)> {
     let cpath = dir.join(files::CASES);
     let ipath = dir.join(files::INTERVENTIONS);
-    let mut cw = csv_writer(
-        dir,
-        files::CASES,
-        &[
-            "id_cartella",
-            "codice_fiscale",
-            "ente",
-            "area_utenza",
-            "data_apertura",
-            "data_chiusura",
-            "motivo_chiusura",
-            "assistente_sociale",
-            "punteggio_bisogno",
-        ],
-    )?;
-    let mut iw = csv_writer(
-        dir,
-        files::INTERVENTIONS,
-        &[
-            "id_intervento",
-            "id_cartella",
-            "codice_fiscale",
-            "codice_servizio",
-            "area_utenza",
-            "tipo_spesa",
-            "id_struttura",
-            "data_inizio",
-            "data_fine",
-            "quantita",
-            "unita",
-            "costo_unitario",
-            "importo",
-            "quota_ente",
-            "quota_utente",
-            "quota_ssn",
-        ],
-    )?;
+    let mut cw = csv_writer(dir, files::CASES, columns::CASES)?;
+    let mut iw = csv_writer(dir, files::INTERVENTIONS, columns::INTERVENTIONS)?;
     let start = NaiveDate::from_ymd_opt(2019, 1, 1).unwrap_or_default();
     let horizon = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default();
     let months_total = 94u32;
@@ -660,7 +655,11 @@ fn write_cases(
     // Base rates give about five rows per person; scale them to the target.
     let scale = target as f64 / (n_persons.max(1) * 5) as f64;
     let (mut cases, mut rows) = (0u64, 0u64);
-    for p in persons {
+    // Visit persons in a random order, so that stopping at the target leaves no part
+    // of the city without cases.
+    let mut order: Vec<usize> = (0..persons.len()).collect();
+    order.shuffle(rng);
+    for p in order.into_iter().map(|i| &persons[i]) {
         if rows >= target {
             break;
         }
