@@ -43,7 +43,7 @@ pub enum Error {
     Location(String),
     /// The location's scheme needs a storage backend this build does not include.
     #[error(
-        "warehouse location '{url}': the '{scheme}' object store is not compiled into this build; use a local folder or rebuild with the matching deltalake feature (s3, azure, gcs)"
+        "warehouse location '{url}': this build stores tables in local folders only (a path or a file:// URL); the '{scheme}' object store is not available yet"
     )]
     Backend {
         /// The location.
@@ -264,7 +264,7 @@ mod tests {
         assert!(wh.root().as_str().starts_with("file:///") && wh.root().as_str().ends_with("/data/warehouse/"));
         assert!(Warehouse::open("file:///tmp/wh").is_ok());
         let err = Warehouse::open("s3://bucket/mosaico").unwrap_err().to_string();
-        assert!(err.contains("'s3' object store is not compiled into this build"), "{err}");
+        assert!(err.contains("the 's3' object store is not available"), "{err}");
     }
 
     #[test]
