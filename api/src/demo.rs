@@ -49,7 +49,7 @@ pub async fn prepare(cfg: &Config, sample: DemoSample) -> anyhow::Result<Warehou
     let wh = Warehouse::open(&cfg.warehouse_location())?;
     let marker = cfg.data_dir.join(LOADED);
     let loaded: Option<Summary> = std::fs::read_to_string(&marker).ok().and_then(|t| serde_json::from_str(&t).ok());
-    if loaded.as_ref() == Some(&summary) && wh.has_table("population")? {
+    if loaded.as_ref() == Some(&summary) && wh.has_table("population").await? {
         tracing::info!("warehouse already holds this sample");
         return Ok(wh);
     }

@@ -53,7 +53,7 @@ impl AppState {
     /// Opens a session on the warehouse's latest tables.
     pub async fn open(wh: &Warehouse, threshold: u64) -> Result<Self, mosaico_warehouse::Error> {
         let ctx = wh.session(&AsOf::Latest).await?;
-        let nil = if wh.has_table("areas")? {
+        let nil = if wh.has_table("areas").await? {
             mosaico_analytics::outlines(&ctx, "nil").await.unwrap_or_default()
         } else {
             Vec::new()

@@ -121,7 +121,7 @@ async fn no_names_fiscal_codes_or_addresses_reach_the_warehouse() {
         forbidden.insert(rec[address].to_owned());
     }
     let mut scanned = 0usize;
-    for table in l.wh.tables().unwrap() {
+    for table in l.wh.tables().await.unwrap() {
         let batches = l.wh.query(&format!("select * from {table}"), &AsOf::Latest).await.unwrap();
         for b in &batches {
             for (f, c) in b.schema().fields().iter().zip(b.columns()) {

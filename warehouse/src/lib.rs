@@ -43,7 +43,7 @@ pub enum Error {
     Location(String),
     /// The location's scheme needs a storage backend this build does not include.
     #[error(
-        "warehouse location '{url}': this build stores tables in local folders only (a path or a file:// URL); the '{scheme}' object store is not available yet"
+        "warehouse location '{url}': the '{scheme}' object store is not available in this build; use a folder, a file:// URL or (with the s3 feature, on by default) an s3:// URL"
     )]
     Backend {
         /// The location.
@@ -88,6 +88,15 @@ pub enum Error {
     },
 }
 
+/// The URL schemes this build can store tables under. S3 and S3-compatible stores
+/// read their settings from the usual `AWS_*` variables (`AWS_ENDPOINT_URL`,
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ALLOW_HTTP`).
+#[cfg(feature = "s3")]
+pub const SCHEMES: &[&str] = &["file", "s3", "s3a"];
+/// The URL schemes this build can store tables under.
+#[cfg(not(feature = "s3"))]
+pub const SCHEMES: &[&str] = &["file"];
+
 /// Result alias for the warehouse.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -103,7 +112,7 @@ impl Warehouse {
     pub fn open(location: &str) -> Result<Self> {
         let root = if location.contains("://") {
             let url = Url::parse(location).map_err(|_| Error::Location(location.to_owned()))?;
-            if url.scheme() != "file" {
+            if !SCHEMES.contains(&url.scheme()) {
                 return Err(Error::Backend { url: location.to_owned(), scheme: url.scheme().to_owned() });
             }
             url
@@ -135,25 +144,46 @@ impl Warehouse {
     }
 
     /// The tables present, by name, sorted.
-    pub fn tables(&self) -> Result<Vec<String>> {
-        let Some(root) = self.local_root() else { return Ok(Vec::new()) };
-        let entries = match std::fs::read_dir(&root) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(Error::Io { path: root, source }),
+    pub async fn tables(&self) -> Result<Vec<String>> {
+        let mut names = match self.local_root() {
+            Some(root) => {
+                let entries = match std::fs::read_dir(&root) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                    Err(source) => return Err(Error::Io { path: root, source }),
+                };
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.path().join("_delta_log").is_dir())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect()
+            }
+            None => self.remote_tables().await?,
         };
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().join("_delta_log").is_dir())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
         names.sort();
         Ok(names)
     }
 
+    /// Folders under an object-store root that hold a Delta log.
+    async fn remote_tables(&self) -> Result<Vec<String>> {
+        let store = deltalake::DeltaTableBuilder::from_url(self.root.clone())?.build_storage()?.object_store(None);
+        let listing = store.list_with_delimiter(None).await.map_err(deltalake::DeltaTableError::from)?;
+        let mut names = Vec::new();
+        for prefix in listing.common_prefixes {
+            let log = prefix.clone().join("_delta_log");
+            let inside = store.list_with_delimiter(Some(&log)).await.map_err(deltalake::DeltaTableError::from)?;
+            if let Some(name) = prefix.filename()
+                && !inside.objects.is_empty()
+            {
+                names.push(name.to_owned());
+            }
+        }
+        Ok(names)
+    }
+
     /// Whether a table exists.
-    pub fn has_table(&self, name: &str) -> Result<bool> {
-        Ok(self.tables()?.iter().any(|t| t == name))
+    pub async fn has_table(&self, name: &str) -> Result<bool> {
+        Ok(self.tables().await?.iter().any(|t| t == name))
     }
 
     /// Replaces the contents of a table with `batches` in one Delta commit (the
@@ -187,7 +217,7 @@ impl Warehouse {
     /// The latest version of each table.
     pub async fn versions(&self) -> Result<BTreeMap<String, u64>> {
         let mut out = BTreeMap::new();
-        for name in self.tables()? {
+        for name in self.tables().await? {
             let table = deltalake::open_table(self.table_url(&name)?).await?;
             out.insert(name, table.version().unwrap_or(0));
         }
@@ -216,7 +246,7 @@ impl Warehouse {
     /// A DataFusion session with every table registered (as of `as_of`) and the H3
     /// functions available.
     pub async fn session(&self, as_of: &AsOf) -> Result<SessionContext> {
-        let tables = self.tables()?;
+        let tables = self.tables().await?;
         as_of.check_tables(&tables)?;
         let config =
             SessionConfig::new().with_information_schema(true).with_default_catalog_and_schema("mosaico", "public");
@@ -263,8 +293,9 @@ mod tests {
         let wh = Warehouse::open("data/warehouse").unwrap();
         assert!(wh.root().as_str().starts_with("file:///") && wh.root().as_str().ends_with("/data/warehouse/"));
         assert!(Warehouse::open("file:///tmp/wh").is_ok());
-        let err = Warehouse::open("s3://bucket/mosaico").unwrap_err().to_string();
-        assert!(err.contains("the 's3' object store is not available"), "{err}");
+        let err = Warehouse::open("gs://bucket/mosaico").unwrap_err().to_string();
+        assert!(err.contains("the 'gs' object store is not available"), "{err}");
+        assert_eq!(Warehouse::open("s3://bucket/mosaico").is_ok(), cfg!(feature = "s3"));
     }
 
     #[test]
@@ -276,9 +307,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_empty_or_missing_folder_has_no_tables() {
+    #[tokio::test]
+    async fn an_empty_or_missing_folder_has_no_tables() {
         let wh = Warehouse::open("/nonexistent/mosaico-warehouse").unwrap();
-        assert!(wh.tables().unwrap().is_empty());
+        assert!(wh.tables().await.unwrap().is_empty());
     }
 }
