@@ -148,6 +148,13 @@ impl FiscalCode {
         Self(s)
     }
 
+    /// The check character of the first fifteen characters of a personal code
+    /// (upper-case letters and digits), or `None` if they are not that.
+    pub fn check_character(first15: &str) -> Option<char> {
+        let ok = first15.len() == 15 && first15.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        ok.then(|| check_char(first15))
+    }
+
     /// Whether this is an 11-digit temporary code, to be reconciled later.
     pub fn is_temporary(&self) -> bool {
         self.0.len() == 11

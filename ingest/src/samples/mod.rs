@@ -487,23 +487,14 @@ fn unique_code(cf: FiscalCode, seen: &mut HashSet<String>) -> FiscalCode {
             chars[pos] = LETTERS[usize::from(d - b'0')];
         }
         let first15 = String::from_utf8_lossy(&chars[..15]).into_owned();
-        let candidate = format!("{first15}{}", check_letter(&first15));
-        if let Ok(c) = FiscalCode::parse(&candidate)
+        let Some(check) = FiscalCode::check_character(&first15) else { continue };
+        if let Ok(c) = FiscalCode::parse(&format!("{first15}{check}"))
             && seen.insert(c.as_str().to_owned())
         {
             return c;
         }
     }
     cf
-}
-
-fn check_letter(first15: &str) -> char {
-    // Parse a code with a placeholder and read the expected check character back.
-    match FiscalCode::parse(&format!("{first15}A")) {
-        Ok(_) => 'A',
-        Err(mosaico_domain::FiscalCodeError::Check { expected, .. }) => expected,
-        Err(_) => 'X',
-    }
 }
 
 fn write_isee(dir: &Path, persons: &[Person], households: &mut [Household], rng: &mut ChaCha8Rng) -> Result<u64> {
