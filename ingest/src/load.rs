@@ -218,7 +218,8 @@ struct Source {
 }
 
 struct Row<'a> {
-    src: &'a Source,
+    path: &'a Path,
+    header: &'a [String],
     line: u64,
     rec: csv::StringRecord,
     idx: &'a [usize],
@@ -245,25 +246,20 @@ impl Source {
             .collect()
     }
 
-    fn each(&mut self, names: &[&str], mut f: impl FnMut(&Row<'_>) -> Result<()>) -> Result<()> {
+    fn each(self, names: &[&str], mut f: impl FnMut(&Row<'_>) -> Result<()>) -> Result<()> {
         let idx = self.columns(names)?;
+        let Source { path, mut reader, header } = self;
         let mut rec = csv::StringRecord::new();
-        let mut reader = std::mem::replace(
-            &mut self.reader,
-            csv::Reader::from_reader(
-                std::fs::File::open("/dev/null").map_err(|e| Error::io(Path::new("/dev/null"), e))?,
-            ),
-        );
         loop {
             match reader.read_record(&mut rec) {
                 Ok(false) => break,
                 Ok(true) => {
                     let line = rec.position().map_or(0, |p| p.line());
-                    let row = Row { src: self, line, rec: std::mem::take(&mut rec), idx: &idx };
+                    let row = Row { path: &path, header: &header, line, rec: std::mem::take(&mut rec), idx: &idx };
                     f(&row)?;
                     rec = row.rec;
                 }
-                Err(e) => return Err(Error::csv(&self.path, e)),
+                Err(e) => return Err(Error::csv(&path, e)),
             }
         }
         Ok(())
@@ -272,11 +268,8 @@ impl Source {
 
 impl Row<'_> {
     fn err(&self, col: usize, message: String) -> Error {
-        let name = self.src.header.get(self.idx[col]).map_or("?", String::as_str);
-        Error::Source {
-            path: self.src.path.clone(),
-            message: format!("line {}, column '{name}': {message}", self.line),
-        }
+        let name = self.header.get(self.idx[col]).map_or("?", String::as_str);
+        Error::Source { path: self.path.to_owned(), message: format!("line {}, column '{name}': {message}", self.line) }
     }
 
     fn raw(&self, col: usize) -> &str {
@@ -352,7 +345,7 @@ fn population(dir: &Path, key: &PseudonymKey, cells: &CellIndexMap, today: Naive
         ("nil_id", Int32, true),
         ("municipio", Int32, true),
     ]);
-    let mut src = Source::open(dir, files::REGISTRY)?;
+    let src = Source::open(dir, files::REGISTRY)?;
     let cols: &[&str] = &[
         "codice_fiscale",
         "id_famiglia",
@@ -405,7 +398,7 @@ fn isee(dir: &Path, key: &PseudonymKey) -> Result<Vec<RecordBatch>> {
         ("issued_on", Date32, false),
         ("valid_until", Date32, false),
     ]);
-    let mut src = Source::open(dir, files::ISEE)?;
+    let src = Source::open(dir, files::ISEE)?;
     src.each(&["id_famiglia", "tipo_isee", "valore_isee", "data_presentazione", "data_scadenza"], |r| {
         let value = r.f64(2)?.ok_or_else(|| r.err(2, "is empty".into()))?;
         if value < 0.0 {
@@ -436,7 +429,7 @@ fn facilities(dir: &Path, cells: &CellIndexMap) -> Result<Vec<RecordBatch>> {
         ("municipio", Int32, true),
         ("opened_on", Date32, true),
     ]);
-    let mut src = Source::open(dir, files::FACILITIES)?;
+    let src = Source::open(dir, files::FACILITIES)?;
     let cols: &[&str] = &[
         "id_struttura",
         "denominazione",
@@ -486,7 +479,7 @@ fn cases(dir: &Path, key: &PseudonymKey) -> Result<Vec<RecordBatch>> {
         ("social_worker", Utf8, true),
         ("need_score", Int32, true),
     ]);
-    let mut src = Source::open(dir, files::CASES)?;
+    let src = Source::open(dir, files::CASES)?;
     let cols = columns::CASES;
     src.each(cols, |r| {
         let opened = r.date(4)?.ok_or_else(|| r.err(4, "is empty".into()))?;
@@ -530,7 +523,7 @@ fn interventions(dir: &Path, key: &PseudonymKey) -> Result<Vec<RecordBatch>> {
         ("quota_utente_eur", Float64, false),
         ("quota_ssn_eur", Float64, false),
     ]);
-    let mut src = Source::open(dir, files::INTERVENTIONS)?;
+    let src = Source::open(dir, files::INTERVENTIONS)?;
     let cols = columns::INTERVENTIONS;
     // The same person appears on many rows: hash each fiscal code once.
     let mut last: (String, String) = (String::new(), String::new());

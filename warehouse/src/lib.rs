@@ -24,7 +24,6 @@ pub mod h3;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -279,9 +278,6 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 
 /// Re-exported so callers can build batches without a direct arrow dependency.
 pub use datafusion::arrow;
-
-/// Shared handle.
-pub type SharedWarehouse = Arc<Warehouse>;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
