@@ -20,6 +20,12 @@ pub struct Config {
     /// File holding the pseudonymisation secret (default `<data_dir>/secrets/pseudonym.key`);
     /// `MOSAICO_PSEUDONYM_KEY` takes precedence. Never inside the warehouse.
     pub pseudonym_key_file: Option<PathBuf>,
+    /// The case database: `sqlite://path` or `postgres://…` (default: `cases.db` in
+    /// the data folder).
+    pub case_database: Option<String>,
+    /// Whether session cookies carry `Secure` (default true; `mosaico demo`, which
+    /// serves plain HTTP on loopback, turns it off unless set here).
+    pub secure_cookies: Option<bool>,
 }
 
 impl Default for Config {
@@ -30,6 +36,8 @@ impl Default for Config {
             reference_dir: PathBuf::from(mosaico_ingest::reference::DEFAULT_DIR),
             suppression_threshold: mosaico_analytics::DEFAULT_THRESHOLD,
             pseudonym_key_file: None,
+            case_database: None,
+            secure_cookies: None,
         }
     }
 }
@@ -85,6 +93,21 @@ impl Config {
         if let Ok(v) = std::env::var("MOSAICO_REFERENCE_DIR") {
             cfg.reference_dir = v.into();
         }
+        if let Ok(v) = std::env::var("MOSAICO_CASE_DATABASE") {
+            cfg.case_database = Some(v);
+        }
+        if let Ok(v) = std::env::var("MOSAICO_SECURE_COOKIES") {
+            cfg.secure_cookies = Some(match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "MOSAICO_SECURE_COOKIES",
+                        message: format!("'{v}' is not true or false"),
+                    });
+                }
+            });
+        }
         if let Ok(v) = std::env::var("MOSAICO_SUPPRESSION_THRESHOLD") {
             cfg.suppression_threshold = v.parse().map_err(|_| ConfigError::Env {
                 name: "MOSAICO_SUPPRESSION_THRESHOLD",
@@ -95,6 +118,11 @@ impl Config {
     }
 
     /// The warehouse location.
+    /// The case database URL.
+    pub fn case_database_url(&self) -> String {
+        self.case_database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("cases.db").display()))
+    }
+
     pub fn warehouse_location(&self) -> String {
         self.warehouse.clone().unwrap_or_else(|| self.data_dir.join("warehouse").display().to_string())
     }

@@ -1,7 +1,7 @@
 //! `mosaico demo`: generate the sample on first run, load it, and hand back a
 //! warehouse ready to serve. A warm restart finds both in place and skips to serving.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use mosaico_ingest::reference::Territory;
@@ -73,4 +73,48 @@ pub async fn load(
     let today = chrono::Utc::now().date_naive();
     let s = mosaico_ingest::load::load_sources(wh, sample_dir, &key, &cells, today).await?;
     Ok(mosaico_ingest::load::LoadSummary { cells: t.cells, areas: t.areas, ..s })
+}
+
+/// Opens the case database and, if it is new, seeds the demo users and case files from
+/// the sample's registry. The default SQLite file is seeded under another name and
+/// renamed when complete, so a failed seeding leaves no half-seeded database behind.
+pub async fn prepare_cases(cfg: &Config, seed: u64, cases: usize) -> anyhow::Result<mosaico_case_app::Store> {
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| cfg.data_dir.display().to_string())?;
+    let url = cfg.case_database_url();
+    let registry = cfg.data_dir.join("sample").join("registry.csv");
+    let default_file = cfg.data_dir.join("cases.db");
+    if cfg.case_database.is_none() && !default_file.exists() {
+        let partial = cfg.data_dir.join("cases.db.partial");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", partial.display()));
+        }
+        let store = mosaico_case_app::Store::open(&format!("sqlite://{}", partial.display()))
+            .await
+            .with_context(|| format!("creating {}", partial.display()))?;
+        seed_cases(&store, &registry, cases, seed).await?;
+        store.close().await;
+        std::fs::rename(&partial, &default_file).with_context(|| default_file.display().to_string())?;
+    }
+    let store =
+        mosaico_case_app::Store::open(&url).await.with_context(|| format!("opening the case database {url}"))?;
+    seed_cases(&store, &registry, cases, seed).await?;
+    Ok(store)
+}
+
+async fn seed_cases(store: &mosaico_case_app::Store, registry: &Path, cases: usize, seed: u64) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let seeded =
+        mosaico_case_app::seed::demo(store, registry, cases, seed).await.context("seeding the demo case files")?;
+    if seeded.persons > 0 {
+        tracing::info!(
+            persons = seeded.persons,
+            cases = seeded.cases,
+            closed = seeded.closed,
+            interventions = seeded.interventions,
+            alerts = seeded.alerts,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "case database seeded"
+        );
+    }
+    Ok(())
 }

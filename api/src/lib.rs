@@ -2,16 +2,20 @@
 //!
 //! ```text
 //!  mosaico (main.rs) ──▶ demo / sql / samples / load ──▶ ingest, warehouse
-//!                   └──▶ serve ──▶ app(AppState) ──▶ /healthz, /api/v1/…, pages
-//!                                                      └── analytics over the warehouse session
+//!                   └──▶ serve ──▶ app(AppState) ──▶ /healthz, /api/v1/territory/…, the map
+//!                                        │              └── analytics over the warehouse session
+//!                                        └──▶ case-app router: /api/v1/{persons,cases,…}, /app/…
+//!                                                   └── the case store (SQLite | PostgreSQL)
 //! ```
+//!
+//! `/api/openapi.json` describes both halves (OpenAPI 3.1).
 //!
 //! [`app`] builds the router from an [`AppState`], so tests drive it with
 //! `tower::ServiceExt::oneshot` and no socket.
 
 pub mod config;
 pub mod demo;
-pub mod i18n;
+pub use mosaico_domain::i18n;
 pub mod map;
 mod pages;
 pub mod sql_out;
@@ -35,6 +39,8 @@ pub struct AppState {
 
 struct Inner {
     ctx: SessionContext,
+    /// The case-management core, when a case database is configured.
+    cases: Option<mosaico_case_app::CaseState>,
     threshold: u64,
     /// NIL outlines, read once.
     nil: Vec<AreaOutline>,
@@ -54,11 +60,31 @@ impl AppState {
     pub async fn open(wh: &Warehouse, threshold: u64) -> Result<Self, mosaico_warehouse::Error> {
         let ctx = wh.session(&AsOf::Latest).await?;
         let nil = if wh.has_table("areas").await? {
-            mosaico_analytics::outlines(&ctx, "nil").await.unwrap_or_default()
+            match mosaico_analytics::outlines(&ctx, "nil").await {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the NIL outlines; the map is drawn without them");
+                    Vec::new()
+                }
+            }
         } else {
             Vec::new()
         };
-        Ok(Self { inner: Arc::new(Inner { ctx, threshold, nil }) })
+        if nil.is_empty() && wh.has_table("areas").await? {
+            tracing::warn!("the areas table has no NIL outlines; the map is drawn without them");
+        }
+        Ok(Self { inner: Arc::new(Inner { ctx, threshold, nil, cases: None }) })
+    }
+
+    /// Adds the case-management core (its API under `/api/v1/` and pages under `/app/`).
+    pub fn with_cases(self, cases: mosaico_case_app::CaseState) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
+            ctx: arc.ctx.clone(),
+            threshold: arc.threshold,
+            nil: arc.nil.clone(),
+            cases: arc.cases.clone(),
+        });
+        Self { inner: Arc::new(Inner { cases: Some(cases), ..inner }) }
     }
 
     fn ctx(&self) -> &SessionContext {
@@ -100,17 +126,49 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The router.
+/// The router: the dashboard, and the case-management core if configured.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let cases = state.inner.cases.clone();
+    let router = Router::new()
         .route("/", get(pages::landing))
         .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi_json))
         .route("/api/v1/territory/cells", get(territory_cells))
-        .with_state(state)
+        .with_state(state);
+    match cases {
+        Some(c) => router.merge(mosaico_case_app::router(c)),
+        None => router,
+    }
 }
 
+/// Liveness and version.
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "`{\"status\": \"ok\", \"version\": …}`")))]
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Mosaico", description = "Welfare intelligence for municipal social services: the dashboard's \
+        territorial API and the case-management core (Cartella Sociale). Sign in with POST /api/v1/session; \
+        send the CSRF token it returns in x-csrf-token with every request that changes something."),
+    paths(healthz, territory_cells),
+    tags((name = "service", description = "Liveness"), (name = "territory", description = "Counts per H3 cell, suppressed below the threshold"))
+)]
+struct DashboardApi;
+
+/// The OpenAPI 3.1 document of the whole API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi as _;
+    let mut doc = DashboardApi::openapi();
+    doc.merge(mosaico_case_app::http::CaseApi::openapi());
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
 }
 
 /// Query of `/api/v1/territory/cells`.
@@ -141,6 +199,12 @@ fn parse_res(raw: Option<&str>) -> Result<u8, ApiError> {
     }
 }
 
+/// Counts per H3 cell for a metric; cells under the threshold are suppressed (visibly).
+#[utoipa::path(get, path = "/api/v1/territory/cells", tag = "territory",
+    params(("res" = Option<u8>, Query, description = "H3 resolution 0–10 (default 9)"),
+           ("metric" = Option<String>, Query, description = "population, elderly_75, minors, foreign")),
+    responses((status = 200, description = "`{res, metric, threshold, suppressed_cells, cells: [{cell, count, suppressed}]}`"),
+              (status = 400, description = "Bad resolution or metric")))]
 async fn territory_cells(
     State(state): State<AppState>,
     Query(q): Query<CellsQuery>,
@@ -162,7 +226,7 @@ async fn territory_cells(
 pub async fn serve(state: AppState, addr: std::net::SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

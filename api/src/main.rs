@@ -1,7 +1,7 @@
 //! `mosaico`: the one binary. Thin: each subcommand calls into the library crates.
 
-// The binary is where errors meet the terminal.
-#![allow(clippy::print_stderr)]
+// The binary is where errors and the demo's credentials meet the terminal.
+#![allow(clippy::print_stderr, clippy::print_stdout)]
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
@@ -42,6 +42,9 @@ enum Command {
         /// Persons in the sample.
         #[arg(long, default_value_t = DemoSample::default().persons)]
         persons: u64,
+        /// Case files to seed in a new case database.
+        #[arg(long, default_value_t = 300)]
+        cases: usize,
     },
     /// Serve an already loaded warehouse.
     Serve {
@@ -124,16 +127,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         cfg.warehouse = Some(w);
     }
     match cli.command {
-        Command::Demo { port, seed, persons } => {
+        Command::Demo { port, seed, persons, cases } => {
             let started = std::time::Instant::now();
             let wh = demo::prepare(&cfg, DemoSample { seed, persons }).await?;
-            let state = AppState::open(&wh, cfg.suppression_threshold).await?;
+            let store = demo::prepare_cases(&cfg, seed, cases).await?;
+            print_demo_users();
+            let secure = cfg.secure_cookies.unwrap_or(false);
+            let state = AppState::open(&wh, cfg.suppression_threshold)
+                .await?
+                .with_cases(mosaico_case_app::CaseState { store, secure_cookies: secure });
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready: open http://127.0.0.1:{port}/");
             serve(state, SocketAddr::from(([127, 0, 0, 1], port))).await.context("serving")?;
         }
         Command::Serve { port } => {
             let wh = Warehouse::open(&cfg.warehouse_location())?;
-            let state = AppState::open(&wh, cfg.suppression_threshold).await?;
+            std::fs::create_dir_all(&cfg.data_dir).with_context(|| cfg.data_dir.display().to_string())?;
+            let store =
+                mosaico_case_app::Store::open(&cfg.case_database_url()).await.context("opening the case database")?;
+            let secure = cfg.secure_cookies.unwrap_or(true);
+            let state = AppState::open(&wh, cfg.suppression_threshold)
+                .await?
+                .with_cases(mosaico_case_app::CaseState { store, secure_cookies: secure });
             serve(state, SocketAddr::from(([127, 0, 0, 1], port))).await.context("serving")?;
         }
         Command::Samples { command: SamplesCommand::Generate { seed, persons, interventions, out } } => {
@@ -170,6 +184,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The demo users and their password, on standard output.
+fn print_demo_users() {
+    use mosaico_case_app::seed::{DEMO_PASSWORD, DEMO_USERS};
+    println!("\nDemo users (password for all: {DEMO_PASSWORD}) — sign in at /app/login");
+    for (user, name, role, ente) in DEMO_USERS {
+        println!("  {user:<18} {:<18} {name} [{}]", role.code(), ente.unwrap_or("ambito"));
+    }
+    println!();
 }
 
 /// The error and its causes, skipping causes whose text the message already holds

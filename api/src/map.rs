@@ -165,10 +165,7 @@ pub fn svg(cells: &[CellCount], outlines_svg: &str, proj: &Projection, breaks: &
     s
 }
 
-/// Escapes text for HTML and SVG.
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+pub use mosaico_domain::i18n::escape;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,45 @@
-//! The case-management core (*Cartella Sociale Informatizzata*): persons and households,
-//! the CSI processes A–E (first contact, assessment, individual plan, interventions,
-//! closure), on SQLite or PostgreSQL through sqlx.
+//! Mosaico's case-management core: the *Cartella Sociale Informatizzata* that social
+//! workers, coordinators and back office keep, on SQLite (the default, one file) or
+//! PostgreSQL.
 //!
-//! It depends only on `mosaico-domain` and never on the warehouse: the ingest pipeline
-//! reads its database incrementally. Its domain, storage and pages are the subject of the
-//! case-management issue; this crate holds its place in the workspace until then.
+//! ```text
+//!  pages (/app/…, HTML forms)  ─┐
+//!  JSON API (/api/v1/…)        ─┼─▶ Store operations ──▶ sql::Ops ──▶ SQLite | PostgreSQL
+//!  session cookie + CSRF       ─┘     role check, scope to the user's enti,
+//!                                     CSI transitions (409), audit, one transaction
+//! ```
+//!
+//! - the registry (anagrafica): persons with validated fiscal codes, households, the
+//!   social network, full history, duplicate detection and merge;
+//! - tenancy: enti (comuni) grouped in ambiti; every read and write is scoped;
+//! - the CSI processes: A first contact, B needs assessment, C individual plan (PAI)
+//!   with a coordinator's approval, D interventions with the co-payment split, E closure;
+//!   the social diary, documents with checksums, alerts and their triage;
+//! - work lists, and an append-only audit of every read and write of a case file.
+//!
+//! This crate knows nothing of the warehouse or analytics; `mosaico-api` mounts its
+//! [`router`] beside the dashboard.
+//!
+//! ```no_run
+//! # async fn f() -> mosaico_case_app::Result<()> {
+//! use mosaico_case_app::Store;
+//! let store = Store::open("sqlite://data/cases.db").await?;
+//! let session = store.login("assistente", "password123!", "127.0.0.1").await?;
+//! let found = store.search_persons(&session.actor, "rossi mar", 20).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+mod error;
+pub mod http;
+pub mod input;
+pub mod model;
+mod pages;
+pub mod seed;
+mod store;
+
+pub use error::{CaseError, Checker, FieldError, Result};
+pub use http::{CaseState, router};
+pub use model::{Actor, Permission, Person, Role};
+pub use store::Store;
+pub use store::ops::{Created, DocumentBytes, MAX_DOCUMENT_BYTES, Session, today};

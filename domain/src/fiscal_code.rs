@@ -155,6 +155,29 @@ impl FiscalCode {
         ok.then(|| check_char(first15))
     }
 
+    /// The birth data a personal code carries: two-digit year, month (1-12), day
+    /// (1-31) and sex. `None` for a temporary code.
+    pub fn birth_signature(&self) -> Option<(u32, u32, u32, Sex)> {
+        if self.is_temporary() {
+            return None;
+        }
+        let b = self.0.as_bytes();
+        let d = |i: usize| digit_value(b[i]);
+        let year = d(6) * 10 + d(7);
+        let month = MONTHS.iter().position(|&m| m == b[8])? as u32 + 1;
+        let day = d(9) * 10 + d(10);
+        let (day, sex) = if day > 40 { (day - 40, Sex::F) } else { (day, Sex::M) };
+        Some((year, month, day, sex))
+    }
+
+    /// Whether a personal code agrees with a birth date and sex (temporary codes
+    /// always do).
+    pub fn agrees_with(&self, birth: NaiveDate, sex: Sex) -> bool {
+        self.birth_signature().is_none_or(|(y, m, d, s)| {
+            y == birth.year().rem_euclid(100) as u32 && m == birth.month() && d == birth.day() && s == sex
+        })
+    }
+
     /// Whether this is an 11-digit temporary code, to be reconciled later.
     pub fn is_temporary(&self) -> bool {
         self.0.len() == 11
@@ -252,6 +275,16 @@ mod tests {
         for code in ["RSSMRA85T10A562S", "MRTMTT91D08F205J", "BNCGLI80A41H501C"] {
             assert!(FiscalCode::parse(code).is_ok(), "{code}");
         }
+    }
+
+    #[test]
+    fn birth_signature_reads_date_and_sex() {
+        let cf = FiscalCode::parse("BNCGLI80A41H501C").unwrap();
+        assert_eq!(cf.birth_signature(), Some((80, 1, 1, Sex::F)));
+        let d = NaiveDate::from_ymd_opt(1980, 1, 1).unwrap();
+        assert!(cf.agrees_with(d, Sex::F));
+        assert!(!cf.agrees_with(d, Sex::M));
+        assert!(!cf.agrees_with(NaiveDate::from_ymd_opt(1980, 1, 2).unwrap(), Sex::F));
     }
 
     #[test]

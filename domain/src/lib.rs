@@ -6,6 +6,8 @@
 //!   (16 characters, omocodia allowed) or an 11-digit temporary code;
 //! - [`IstatCode`]: the six-digit ISTAT code of a comune (`015146` is Milano);
 //! - [`AreaUtenza`]: the ISTAT areas of the survey of municipal social services;
+//! - [`services`]: the catalogue of social services and facility types;
+//! - [`i18n`]: the message catalogue (Italian and English) every page speaks from;
 //! - [`territory`]: GeoJSON boundaries (NIL, Municipi, comuni) read strictly as WGS84
 //!   lon/lat, with a point-in-polygon index.
 //!
@@ -18,7 +20,9 @@
 
 mod area_utenza;
 mod fiscal_code;
+pub mod i18n;
 mod istat;
+pub mod services;
 pub mod territory;
 
 pub use area_utenza::{AreaUtenza, UnknownArea};

@@ -12,7 +12,7 @@
 //!
 //! The same seed and size give byte-identical files.
 
-mod services;
+use mosaico_domain::services;
 mod vocab;
 
 use std::collections::HashSet;

@@ -1,6 +1,7 @@
-//! The service and facility catalogue of the synthetic comune.
+//! The catalogue of social services and facility types: the codes a case records
+//! its interventions with, and the ranges the synthetic comune draws from.
 
-use mosaico_domain::AreaUtenza;
+use crate::AreaUtenza;
 
 /// ISTAT spending type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +170,7 @@ pub struct Service {
     pub area: AreaUtenza,
     pub spending: Spending,
     pub unit: Unit,
-    /// Quantity per month.
+    /// Quantity per month (the synthetic comune's range).
     pub monthly_qty: (u32, u32),
     pub unit_cost: (f64, f64),
     /// The facility type it is delivered in, if any (the unit cost is then the facility's daily fee).
@@ -294,4 +295,9 @@ pub const SERVICES: &[Service] = &[
 /// The services that answer an area.
 pub fn services_for(area: AreaUtenza) -> impl Iterator<Item = &'static Service> {
     SERVICES.iter().filter(move |s| s.area == area)
+}
+
+/// The service with this code.
+pub fn service(code: &str) -> Option<&'static Service> {
+    SERVICES.iter().find(|s| s.code == code)
 }

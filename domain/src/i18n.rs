@@ -1,5 +1,6 @@
 //! The message catalogue: every word the pages show, in Italian (the default) and
-//! English, from `api/messages/*.toml`.
+//! English, from `domain/messages/*.toml`. The dashboard and the case-app pages read
+//! the same catalogue.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -53,6 +54,27 @@ pub fn tf(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     args.iter().fold(t(lang, key), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
 }
 
+/// Escapes text for HTML and SVG (element content and quoted attributes).
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The message `key` in `lang`, escaped for HTML.
+pub fn th(lang: Lang, key: &str) -> String {
+    escape(&t(lang, key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +87,14 @@ mod tests {
         en.sort();
         assert!(it.len() > 20, "Italian catalogue did not parse");
         assert_eq!(it, en);
+    }
+
+    #[test]
+    fn escape_covers_markup_and_quotes() {
+        assert_eq!(
+            escape("<a href=\"x\">O'Neil & co</a>"),
+            "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;"
+        );
     }
 
     #[test]
