@@ -58,7 +58,7 @@ textarea{min-height:60px}button{font:inherit;padding:5px 14px;margin-top:8px;cur
 .badge{display:inline-block;padding:1px 8px;border-radius:9px;background:#e1e4e8;font-size:12px}\
 .st-approved,.st-open{background:#d4edda}.st-submitted{background:#fff3cd}.st-closed,.st-rejected{background:#f8d7da}\
 dl{display:grid;grid-template-columns:max-content auto;gap:3px 14px;background:#fff;padding:10px;border:1px solid #e1e4e8}dd{margin:0}\
-.inline{display:inline}.muted{color:#7b8794}";
+.inline{display:inline}.muted{color:#7b8794}.plan{background:#fff;border:1px solid #e1e4e8;padding:10px;margin:8px 0}";
 
 // ---- Language, session and errors ----
 
@@ -226,6 +226,11 @@ fn flash(lang: Lang, e: &CaseError) -> String {
 
 fn message_of(lang: Lang, e: &CaseError) -> String {
     match e {
+        CaseError::Conflict { code, message } => {
+            let key = format!("conflict_{code}");
+            let said = t(lang, &key);
+            if said == key { message.clone() } else { format!("{said} ({message})") }
+        }
         CaseError::NotFound(_) => t(lang, "ca_err_not_found"),
         CaseError::Forbidden(_) => t(lang, "ca_err_forbidden"),
         CaseError::Csrf => t(lang, "ca_err_csrf"),
@@ -295,6 +300,13 @@ fn select(lang: Lang, name: &str, group: &str, codes: &[&str], selected: &str) -
     }
     h.push_str("</select></div>");
     h
+}
+
+/// Prefixes the ids (and the labels pointing at them) of a form's fields, so forms
+/// on one page that share field names keep unique ids. Attributes written with single
+/// quotes (the form's own id) stay as they are.
+fn scoped(prefix: &str, html: String) -> String {
+    html.replace(" id=\"", &format!(" id=\"{prefix}-")).replace(" for=\"", &format!(" for=\"{prefix}-"))
 }
 
 fn table(headers: &[String], rows: &[Vec<String>], empty: &str) -> String {
@@ -949,21 +961,21 @@ async fn render_case(
         for area in ASSESSMENT_AREAS {
             grades.push_str(&select(l, area, "grade", &["0", "1", "2", "3", "4"], "0"));
         }
-        b.push_str(&format!(
-            "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/assessments\" id=\"assessment-form\">{csrf}<div class=\"grid\">{}{}{grades}{}</div>{}<button type=\"submit\">{}</button></form>",
+        b.push_str(&scoped("as", format!(
+            "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/assessments\" id='assessment-form'>{csrf}<div class=\"grid\">{}{}{grades}{}</div>{}<button type=\"submit\">{}</button></form>",
             text_input(l, "assessed_on", "date", &today().to_string(), true),
             select(l, "instrument", "instrument", INSTRUMENTS, "SVAMA"),
             text_input(l, "need_score", "number", "", false),
             textarea(l, "notes", "", None),
             tr(l, "ca_save"),
-        ));
+        )));
     }
 
     // C
     b.push_str(&format!("<h2 id=\"plans\">C · {}</h2>", tr(l, "ca_plans")));
     for plan in &file.plans {
         b.push_str(&format!(
-            "<div class=\"box\" style=\"background:#fff;border:1px solid #e1e4e8;padding:10px;margin:8px 0\" id=\"plan-{}\"><p>{} #{} {} · {} {} – {} · {} {}</p>",
+            "<div class=\"plan\" id=\"plan-{}\"><p>{} #{} {} · {} {} – {} · {} {}</p>",
             plan.id,
             tr(l, "ca_plan"),
             plan.id,
@@ -1010,8 +1022,8 @@ async fn render_case(
     }
     if can_write {
         let start = today();
-        b.push_str(&format!(
-            "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/plans\" id=\"plan-form\">{csrf}{}{}{}<div class=\"grid\">{}{}{}</div>\
+        b.push_str(&scoped("pl", format!(
+            "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/plans\" id='plan-form'>{csrf}{}{}{}<div class=\"grid\">{}{}{}</div>\
              <p><label><input type=\"checkbox\" name=\"submit\" value=\"true\" style=\"width:auto\"> {}</label></p><button type=\"submit\">{}</button></form>",
             textarea(l, "goals", "", Some("ca_one_per_line")),
             textarea(l, "actions", "", Some("ca_one_per_line")),
@@ -1021,7 +1033,7 @@ async fn render_case(
             text_input(l, "review_date", "date", &(start + chrono::Duration::days(90)).to_string(), true),
             tr(l, "ca_submit_now"),
             tr(l, "ca_save"),
-        ));
+        )));
     }
 
     // D
@@ -1075,12 +1087,15 @@ async fn render_case(
         file.plans.iter().filter(|p| p.status == "approved").map(|p| p.id.to_string()).collect();
     if can_write {
         if approved.is_empty() {
-            b.push_str(&format!("<p class=\"muted\">{}</p>", tr(l, "ca_needs_approved_plan")));
+            b.push_str(&format!(
+                "<p class=\"muted\" id=\"needs-approved-plan\">{}</p>",
+                tr(l, "ca_needs_approved_plan")
+            ));
         }
         let services: Vec<&str> = mosaico_domain::services::SERVICES.iter().map(|s| s.code).collect();
         let plan_refs: Vec<&str> = approved.iter().map(String::as_str).collect();
-        b.push_str(&format!(
-            "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/interventions\" id=\"intervention-form\">{csrf}<div class=\"grid\">{}{}{}{}{}{}{}{}</div><button type=\"submit\">{}</button></form>",
+        b.push_str(&scoped("in", format!(
+            "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/interventions\" id='intervention-form'>{csrf}<div class=\"grid\">{}{}{}{}{}{}{}{}</div><button type=\"submit\">{}</button></form>",
             select(l, "plan_id", "plan", &plan_refs, plan_refs.first().copied().unwrap_or("")),
             select(l, "service_code", "service", &services, "SAD"),
             text_input(l, "start_date", "date", &today().to_string(), true),
@@ -1090,7 +1105,7 @@ async fn render_case(
             text_input(l, "quota_utente", "text", "0", false),
             text_input(l, "quota_ssn", "text", "0", false),
             tr(l, "ca_save"),
-        ));
+        )));
     }
 
     // Diary
@@ -1104,13 +1119,13 @@ async fn render_case(
         .collect();
     b.push_str(&table(&heads(l, &["f_entry_date", "f_kind", "f_text", "ca_col_by"]), &rows, &t(l, "ca_none")));
     if can_write {
-        b.push_str(&format!(
-            "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/diary\" id=\"diary-form\">{csrf}<div class=\"grid\">{}{}</div>{}<button type=\"submit\">{}</button></form>",
+        b.push_str(&scoped("di", format!(
+            "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/diary\" id='diary-form'>{csrf}<div class=\"grid\">{}{}</div>{}<button type=\"submit\">{}</button></form>",
             text_input(l, "entry_date", "date", &today().to_string(), true),
             select(l, "kind", "diary", DIARY_KINDS, "interview"),
             textarea(l, "text", "", None),
             tr(l, "ca_save"),
-        ));
+        )));
     }
 
     // Documents
@@ -1133,24 +1148,24 @@ async fn render_case(
         &t(l, "ca_none"),
     ));
     if can_write {
-        b.push_str(&format!(
-            "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/documents\" enctype=\"multipart/form-data\" id=\"document-form\">{csrf}\
+        b.push_str(&scoped("do", format!(
+            "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/documents\" enctype=\"multipart/form-data\" id='document-form'>{csrf}\
              <div><label for=\"file\">{}</label><input id=\"file\" type=\"file\" name=\"file\" required></div><button type=\"submit\">{}</button></form>",
             tr(l, "f_file"),
             tr(l, "ca_upload"),
-        ));
+        )));
     }
 
     // E
     if can_write {
-        b.push_str(&format!(
-            "<h2 id=\"closure\">E · {}</h2><form class=\"box\" method=\"post\" action=\"/app/cases/{id}/closure\" id=\"closure-form\">{csrf}<div class=\"grid\">{}{}</div>{}<button type=\"submit\">{}</button></form>",
+        b.push_str(&scoped("cl", format!(
+            "<h2 id='closure'>E · {}</h2><form class=\"box\" method=\"post\" action=\"/app/cases/{id}/closure\" id='closure-form'>{csrf}<div class=\"grid\">{}{}</div>{}<button type=\"submit\">{}</button></form>",
             tr(l, "ca_closure"),
             text_input(l, "closed_on", "date", &today().to_string(), true),
             select(l, "reason", "reason", CLOSURE_REASONS, "goals_reached"),
             textarea(l, "outcome", "", None),
             tr(l, "ca_close_case"),
-        ));
+        )));
     }
     let title = format!("{} #{}", t(l, "ca_case"), c.id);
     let status = banner.map_or(StatusCode::OK, |e| status_and_code(e).0);

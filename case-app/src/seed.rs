@@ -253,10 +253,11 @@ impl Story {
         let a = store.add_assessment(worker, case.id, &assessment).await?;
         let start = a.assessed_on + Duration::days(rng.random_range(1..10));
         let start = start.min(today);
-        let review = if rng.random_bool(0.3) {
-            today + Duration::days(rng.random_range(0..30))
-        } else {
-            start + Duration::days(180)
+        // Most reviews are ahead; some fall within the next 30 days, a few are overdue.
+        let review = match rng.random_range(0..10) {
+            0 => (today - Duration::days(rng.random_range(1..20))).max(start),
+            1..=3 => today + Duration::days(rng.random_range(0..30)),
+            _ => today + Duration::days(rng.random_range(30..150)),
         };
         let end = (start + Duration::days(365)).max(review);
         let mut offered: Vec<&services::Service> =
