@@ -1,6 +1,8 @@
 //! One error type for the case-management core. Each variant maps to one HTTP status;
 //! the messages are safe to show (database details are logged, never sent).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// A problem with one field of the input: which field, and what would be accepted.
@@ -8,8 +10,25 @@ use serde::Serialize;
 pub struct FieldError {
     /// The field's name as the API and the forms spell it (`fiscal_code`, `goals[1]`).
     pub field: String,
-    /// What is wrong and what is accepted.
+    /// A stable code for the problem (`required`, `not_a_date`, `fiscal_code_check`, ...);
+    /// the pages word it from the message catalogue (`err_<code>`) with `params`.
+    pub code: String,
+    /// What is wrong and what is accepted (English).
     pub message: String,
+    /// The values the message names.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+}
+
+impl FieldError {
+    fn new(field: impl Into<String>, code: &str, params: &[(&str, String)], message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.to_owned(),
+            message: message.into(),
+            params: params.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+        }
+    }
 }
 
 /// Why an operation did not happen. Nothing was written when one of these is returned.
@@ -65,7 +84,17 @@ impl CaseError {
 
     /// One invalid field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+        Self::Invalid(vec![FieldError::new(field, "invalid", &[], message)])
+    }
+
+    /// One invalid field, with a code and the values its message names.
+    pub fn field_code(
+        field: impl Into<String>,
+        code: &str,
+        params: &[(&str, String)],
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Invalid(vec![FieldError::new(field, code, params, message)])
     }
 }
 
@@ -81,7 +110,18 @@ pub struct Checker {
 impl Checker {
     /// Records a problem with `field`.
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(FieldError { field: field.into(), message: message.into() });
+        self.errors.push(FieldError::new(field, "invalid", &[], message));
+    }
+
+    /// Records a problem with `field`, with a code and the values its message names.
+    pub fn fail(
+        &mut self,
+        field: impl Into<String>,
+        code: &str,
+        params: &[(&str, String)],
+        message: impl Into<String>,
+    ) {
+        self.errors.push(FieldError::new(field, code, params, message));
     }
 
     /// The value of a check, or `None` after recording its error under `field`.
@@ -99,9 +139,9 @@ impl Checker {
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
         let v = value.trim();
         if v.is_empty() {
-            self.add(field, "required");
+            self.fail(field, "required", &[], "required");
         } else if v.chars().count() > max {
-            self.add(field, format!("at most {max} characters"));
+            self.fail(field, "too_long", &[("max", max.to_string())], format!("at most {max} characters"));
         }
         v.to_owned()
     }
@@ -110,7 +150,7 @@ impl Checker {
     pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
         let v = value.map(str::trim).filter(|v| !v.is_empty())?;
         if v.chars().count() > max {
-            self.add(field, format!("at most {max} characters"));
+            self.fail(field, "too_long", &[("max", max.to_string())], format!("at most {max} characters"));
         }
         Some(v.to_owned())
     }
@@ -120,11 +160,17 @@ impl Checker {
         match chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) if value.trim().is_empty() => {
-                self.add(field, "required (YYYY-MM-DD)");
+                self.fail(field, "required", &[], "required (YYYY-MM-DD)");
                 None
             }
             Err(_) => {
-                self.add(field, format!("'{}' is not a calendar date (YYYY-MM-DD)", value.trim()));
+                let v = value.trim().to_owned();
+                self.fail(
+                    field,
+                    "not_a_date",
+                    &[("value", v.clone())],
+                    format!("'{v}' is not a calendar date (YYYY-MM-DD)"),
+                );
                 None
             }
         }
@@ -134,7 +180,12 @@ impl Checker {
     pub fn one_of(&mut self, field: &str, value: &str, accepted: &[&str]) -> String {
         let v = value.trim();
         if !accepted.contains(&v) {
-            self.add(field, format!("'{v}' is not one of: {}", accepted.join(", ")));
+            self.fail(
+                field,
+                "not_one_of",
+                &[("value", v.to_owned())],
+                format!("'{v}' is not one of: {}", accepted.join(", ")),
+            );
         }
         v.to_owned()
     }

@@ -73,7 +73,7 @@ fn optional_id(c: &mut Checker, field: &str, v: &Option<String>) -> Option<i64> 
     match t.parse::<i64>() {
         Ok(i) if i > 0 => Some(i),
         _ => {
-            c.add(field, format!("'{t}' is not a record id"));
+            c.fail(field, "not_an_id", &[("value", t.to_owned())], format!("'{t}' is not a record id"));
             None
         }
     }
@@ -81,7 +81,7 @@ fn optional_id(c: &mut Checker, field: &str, v: &Option<String>) -> Option<i64> 
 
 fn required_id(c: &mut Checker, field: &str, v: &Option<String>) -> i64 {
     if v.is_none() {
-        c.add(field, "required");
+        c.fail(field, "required", &[], "required");
         return 0;
     }
     optional_id(c, field, v).unwrap_or(0)
@@ -90,7 +90,7 @@ fn required_id(c: &mut Checker, field: &str, v: &Option<String>) -> i64 {
 fn date_not_future(c: &mut Checker, field: &str, v: &Option<String>, today: NaiveDate) -> NaiveDate {
     match c.date(field, s(v)) {
         Some(d) if d > today => {
-            c.add(field, format!("{d} is in the future"));
+            c.fail(field, "future_date", &[("date", d.to_string())], format!("{d} is in the future"));
             d
         }
         Some(d) => d,
@@ -102,7 +102,7 @@ fn area(c: &mut Checker, field: &str, v: &Option<String>) -> String {
     match s(v).parse::<AreaUtenza>() {
         Ok(a) => a.code().to_owned(),
         Err(e) => {
-            c.add(field, e.to_string());
+            c.fail(field, "not_one_of", &[("value", s(v).to_owned())], e.to_string());
             String::new()
         }
     }
@@ -183,10 +183,17 @@ impl PersonInput {
     pub fn check(&self, today: NaiveDate) -> Result<PersonData> {
         let mut c = Checker::default();
         let fiscal_code = if self.fiscal_code.is_none() {
-            c.add("fiscal_code", "required (16 characters, or 11 digits if temporary)");
+            c.fail("fiscal_code", "required", &[], "required (16 characters, or 11 digits if temporary)");
             None
         } else {
-            c.take("fiscal_code", FiscalCode::parse(s(&self.fiscal_code)))
+            match FiscalCode::parse(s(&self.fiscal_code)) {
+                Ok(cf) => Some(cf),
+                Err(e) => {
+                    let (code, params) = fiscal_code_problem(&e);
+                    c.fail("fiscal_code", code, &params, e.to_string());
+                    None
+                }
+            }
         };
         let surname = c.text("surname", s(&self.surname), 80);
         let given_name = c.text("given_name", s(&self.given_name), 80);
@@ -194,33 +201,54 @@ impl PersonInput {
             "M" => Some(Sex::M),
             "F" => Some(Sex::F),
             other => {
-                c.add("sex", format!("'{other}' is not M or F"));
+                c.fail("sex", "not_one_of", &[("value", other.to_owned())], format!("'{other}' is not M or F"));
                 None
             }
         };
         let birth_date = c.date("birth_date", s(&self.birth_date));
         if let Some(d) = birth_date {
             if d > today {
-                c.add("birth_date", format!("{d} is in the future"));
+                c.fail("birth_date", "future_date", &[("date", d.to_string())], format!("{d} is in the future"));
             } else if d < NaiveDate::from_ymd_opt(1890, 1, 1).unwrap_or(d) {
-                c.add("birth_date", format!("{d} is before 1890"));
+                c.fail("birth_date", "too_early", &[("date", d.to_string())], format!("{d} is before 1890"));
             }
         }
         if let (Some(cf), Some(d), Some(sx)) = (&fiscal_code, birth_date, sex)
             && !cf.agrees_with(d, sx)
         {
-            c.add("fiscal_code", format!("{cf} does not match the birth date {d} and sex {}", sx.as_str()));
+            c.fail(
+                "fiscal_code",
+                "fiscal_code_mismatch",
+                &[("code", cf.to_string()), ("date", d.to_string()), ("sex", sx.as_str().to_owned())],
+                format!("{cf} does not match the birth date {d} and sex {}", sx.as_str()),
+            );
         }
         let birth_place = c.text("birth_place", s(&self.birth_place), 80);
         let citizenship = c.text("citizenship", s(&self.citizenship), 60);
-        let residence_istat = c.take("residence_istat", IstatCode::parse(s(&self.residence_istat)));
+        let residence_istat = match IstatCode::parse(s(&self.residence_istat)) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                c.fail(
+                    "residence_istat",
+                    "istat_code",
+                    &[("value", s(&self.residence_istat).to_owned())],
+                    e.to_string(),
+                );
+                None
+            }
+        };
         let address = c.text("address", s(&self.address), 200);
         let num = |c: &mut Checker, f: &str, v: &Option<String>, lo: f64, hi: f64| -> Option<f64> {
             let t = v.as_deref()?.trim().replace(',', ".");
             match t.parse::<f64>() {
                 Ok(x) if (lo..=hi).contains(&x) => Some(x),
                 _ => {
-                    c.add(f, format!("'{t}' is not a number between {lo} and {hi}"));
+                    c.fail(
+                        f,
+                        "not_in_range",
+                        &[("value", t.clone()), ("min", lo.to_string()), ("max", hi.to_string())],
+                        format!("'{t}' is not a number between {lo} and {hi}"),
+                    );
                     None
                 }
             }
@@ -231,11 +259,11 @@ impl PersonInput {
             (Some(a), Some(b), _, _) => Some((a, b)),
             (None, None, None, None) => None,
             (_, _, Some(_), None) => {
-                c.add("lng", "required with lat");
+                c.fail("lng", "required", &[], "required with lat");
                 None
             }
             (_, _, None, Some(_)) => {
-                c.add("lat", "required with lng");
+                c.fail("lat", "required", &[], "required with lng");
                 None
             }
             _ => None,
@@ -285,6 +313,22 @@ impl PersonInput {
     /// Whether the caller confirmed the person is not one of the candidates.
     pub fn confirmed(&self) -> bool {
         yes(&self.confirm_not_duplicate)
+    }
+}
+
+/// The code and values of a fiscal-code problem, for the message catalogue.
+fn fiscal_code_problem(e: &mosaico_domain::FiscalCodeError) -> (&'static str, Vec<(&'static str, String)>) {
+    use mosaico_domain::FiscalCodeError as E;
+    match e {
+        E::Length(n) => ("fiscal_code_length", vec![("length", n.to_string())]),
+        E::Character { position, found, .. } => {
+            ("fiscal_code_character", vec![("position", position.to_string()), ("found", found.to_string())])
+        }
+        E::Month(m) => ("fiscal_code_month", vec![("found", m.to_string())]),
+        E::Day(d) => ("fiscal_code_day", vec![("found", d.to_string())]),
+        E::Check { found, expected } => {
+            ("fiscal_code_check", vec![("found", found.to_string()), ("expected", expected.to_string())])
+        }
     }
 }
 
@@ -495,7 +539,12 @@ impl AssessmentInput {
         for (i, (name, v)) in ASSESSMENT_AREAS.iter().zip(values).enumerate() {
             match s(v).trim().parse::<i64>() {
                 Ok(g) if (0..=4).contains(&g) => grades[i] = g,
-                _ => c.add(*name, format!("'{}' is not a grade from 0 (no need) to 4 (severe)", s(v).trim())),
+                _ => c.fail(
+                    *name,
+                    "not_a_grade",
+                    &[("value", s(v).trim().to_owned())],
+                    format!("'{}' is not a grade from 0 (no need) to 4 (severe)", s(v).trim()),
+                ),
             }
         }
         let computed = (grades.iter().sum::<i64>() * 100 + 14) / 28;
@@ -504,14 +553,19 @@ impl AssessmentInput {
             Some(t) => match t.parse::<i64>() {
                 Ok(n) if (0..=100).contains(&n) => n,
                 _ => {
-                    c.add("need_score", format!("'{t}' is not a score from 0 to 100"));
+                    c.fail(
+                        "need_score",
+                        "not_in_range",
+                        &[("value", t.to_owned()), ("min", "0".to_owned()), ("max", "100".to_owned())],
+                        format!("'{t}' is not a score from 0 to 100"),
+                    );
                     0
                 }
             },
         };
         let notes = self.notes.clone().unwrap_or_default().trim().to_owned();
         if notes.chars().count() > 8000 {
-            c.add("notes", "at most 8000 characters");
+            c.fail("notes", "too_long", &[("max", "8000".to_owned())], "at most 8000 characters");
         }
         c.finish()?;
         Ok(AssessmentData { assessed_on, instrument, grades, need_score, notes })
@@ -558,11 +612,11 @@ impl PlanInput {
         let mut c = Checker::default();
         for (name, list) in [("goals", &self.goals), ("actions", &self.actions), ("team", &self.team)] {
             if list.is_empty() {
-                c.add(name, "at least one");
+                c.fail(name, "at_least_one", &[], "at least one");
             }
             for (i, item) in list.iter().enumerate() {
                 if item.chars().count() > 500 {
-                    c.add(format!("{name}[{i}]"), "at most 500 characters");
+                    c.fail(format!("{name}[{i}]"), "too_long", &[("max", "500".to_owned())], "at most 500 characters");
                 }
             }
         }
@@ -572,12 +626,22 @@ impl PlanInput {
         if let (Some(a), Some(b)) = (start, end)
             && b < a
         {
-            c.add("end_date", format!("{b} is before the start {a}"));
+            c.fail(
+                "end_date",
+                "before_start",
+                &[("date", b.to_string()), ("start", a.to_string())],
+                format!("{b} is before the start {a}"),
+            );
         }
         if let (Some(a), Some(b), Some(r)) = (start, end, review)
             && (r < a || r > b)
         {
-            c.add("review_date", format!("{r} is outside the plan's period {a} – {b}"));
+            c.fail(
+                "review_date",
+                "outside_period",
+                &[("date", r.to_string()), ("start", a.to_string()), ("end", b.to_string())],
+                format!("{r} is outside the plan's period {a} – {b}"),
+            );
         }
         c.finish()?;
         let d = NaiveDate::MIN;
@@ -660,7 +724,12 @@ impl InterventionInput {
         let svc = services::service(&code);
         if svc.is_none() {
             let known: Vec<&str> = services::SERVICES.iter().map(|s| s.code).collect();
-            c.add("service_code", format!("unknown service '{code}'; the catalogue has {}", known.join(", ")));
+            c.fail(
+                "service_code",
+                "not_one_of",
+                &[("value", code.clone())],
+                format!("unknown service '{code}'; the catalogue has {}", known.join(", ")),
+            );
         }
         let area = match (&self.area, svc) {
             (Some(_), _) => area(&mut c, "area", &self.area),
@@ -672,24 +741,39 @@ impl InterventionInput {
         if let (Some(a), Some(b)) = (start_date, end_date)
             && b < a
         {
-            c.add("end_date", format!("{b} is before the start {a}"));
+            c.fail(
+                "end_date",
+                "before_start",
+                &[("date", b.to_string()), ("start", a.to_string())],
+                format!("{b} is before the start {a}"),
+            );
         }
         let quantity = match s(&self.quantity).trim().replace(',', ".").parse::<f64>() {
             Ok(q) if q > 0.0 && q <= 100_000.0 => q,
             _ => {
-                c.add("quantity", format!("'{}' is not a positive quantity", s(&self.quantity).trim()));
+                c.fail(
+                    "quantity",
+                    "not_a_quantity",
+                    &[("value", s(&self.quantity).trim().to_owned())],
+                    format!("'{}' is not a positive quantity", s(&self.quantity).trim()),
+                );
                 0.0
             }
         };
         let money = |c: &mut Checker, field: &str, v: &Option<String>, required: bool| -> i64 {
             match v {
                 None if required => {
-                    c.add(field, "required (euros, e.g. 12.50)");
+                    c.fail(field, "required", &[], "required (euros, e.g. 12.50)");
                     0
                 }
                 None => 0,
                 Some(t) => parse_euros(t).unwrap_or_else(|| {
-                    c.add(field, format!("'{t}' is not an amount in euros (e.g. 12.50)"));
+                    c.fail(
+                        field,
+                        "not_euros",
+                        &[("value", t.clone())],
+                        format!("'{t}' is not an amount in euros (e.g. 12.50)"),
+                    );
                     0
                 }),
             }
@@ -700,8 +784,10 @@ impl InterventionInput {
         let amount_cents = (quantity * unit_cost_cents as f64).round() as i64;
         let quota_ente_cents = amount_cents - quota_utente_cents - quota_ssn_cents;
         if quota_ente_cents < 0 {
-            c.add(
+            c.fail(
                 "quota_utente",
+                "quotas_exceed",
+                &[],
                 format!(
                     "user and health-service quotas ({:.2} €) exceed the amount ({:.2} €)",
                     (quota_utente_cents + quota_ssn_cents) as f64 / 100.0,
@@ -923,7 +1009,7 @@ impl TriageInput {
         let data = match action.as_str() {
             "dismiss" => {
                 if note.is_none() {
-                    c.add("note", "required: say why the alert is dismissed");
+                    c.fail("note", "required", &[], "required: say why the alert is dismissed");
                 }
                 TriageData::Dismiss { note: note.unwrap_or_default() }
             }

@@ -42,4 +42,4 @@ pub use error::{CaseError, Checker, FieldError, Result};
 pub use http::{CaseState, router};
 pub use model::{Actor, Permission, Person, Role};
 pub use store::Store;
-pub use store::ops::{Created, DocumentBytes, MAX_DOCUMENT_BYTES, Session, today};
+pub use store::ops::{Created, DocumentBytes, ImportSummary, MAX_DOCUMENT_BYTES, Session, today};

@@ -134,7 +134,12 @@ impl Actor {
     pub fn ente_for(&self, asked: Option<&str>) -> crate::Result<String> {
         match asked.map(str::trim).filter(|s| !s.is_empty()) {
             Some(e) if self.sees(e) => Ok(e.to_owned()),
-            Some(e) => Err(crate::CaseError::field("ente", format!("ente '{e}' is not one of yours"))),
+            Some(e) => Err(crate::CaseError::field_code(
+                "ente",
+                "not_your_ente",
+                &[("value", e.to_owned())],
+                format!("ente '{e}' is not one of yours"),
+            )),
             None if self.enti.len() == 1 => Ok(self.enti[0].clone()),
             None => Err(crate::CaseError::field("ente", "required: you work for several enti; say which")),
         }

@@ -213,7 +213,7 @@ fn flash(lang: Lang, e: &CaseError) -> String {
                     "<li data-field=\"{}\"><b>{}</b>: {}</li>",
                     escape(&f.field),
                     escape(&label),
-                    escape(&f.message)
+                    escape(&field_message(lang, f))
                 ));
             }
             h.push_str("</ul>");
@@ -222,6 +222,17 @@ fn flash(lang: Lang, e: &CaseError) -> String {
     }
     h.push_str("</div>");
     h
+}
+
+/// A field problem in the page's language: `err_<code>` from the catalogue with its
+/// values, or the English message when the catalogue has no wording for it.
+fn field_message(lang: Lang, f: &crate::FieldError) -> String {
+    let key = format!("err_{}", f.code);
+    let template = t(lang, &key);
+    if template == key {
+        return f.message.clone();
+    }
+    f.params.iter().fold(template, |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
 }
 
 fn message_of(lang: Lang, e: &CaseError) -> String {

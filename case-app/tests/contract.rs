@@ -28,6 +28,7 @@ on_both_backends!(
     sign_in_is_throttled_and_sessions_end,
     a_failed_operation_writes_nothing,
     roles_limit_what_users_do,
+    registry_imports_skip_known_codes,
 );
 
 fn assert_conflict<T: std::fmt::Debug>(r: Result<T, CaseError>, code: &str) {
@@ -391,4 +392,26 @@ async fn roles_limit_what_users_do(f: &Fixture) {
     let diary: DiaryInput = json(json!({"entry_date": today().to_string(), "kind": "note", "text": "x"}));
     assert_forbidden(f.store.add_diary_entry(&f.back_office, case, &diary).await);
     assert!(f.store.work_lists(&f.planner).await.unwrap().my_cases.is_empty());
+}
+
+async fn registry_imports_skip_known_codes(f: &Fixture) {
+    let existing = f.person(&f.worker, "Moretti", "Elsa", "1931-03-03", Sex::F).await;
+    let people: Vec<PersonData> = [
+        ("Moretti", "Elsa", "1931-03-03", Sex::F),
+        ("Barbieri", "Ugo", "1945-10-10", Sex::M),
+        ("Lombardi", "Ida", "2001-01-31", Sex::F),
+    ]
+    .iter()
+    .map(|(s, g, b, x)| person_input(s, g, b, *x).check(today()).unwrap())
+    .collect();
+    let summary = f.store.import_persons(&f.back_office, A, &people).await.unwrap();
+    assert_eq!((summary.read, summary.created, summary.skipped_existing), (3, 2, 1));
+    let found = f.store.search_persons(&f.worker, "barbieri ugo", 5).await.unwrap();
+    assert_eq!(found.len(), 1);
+    let h = f.store.person_history(&f.worker, found[0].id).await.unwrap();
+    assert_eq!((h.len(), h[0].change.as_str(), h[0].changed_by.as_str()), (1, "imported", "backoffice"));
+    assert_eq!(h[0].values["surname"], "Barbieri");
+    assert_eq!(f.store.person(&f.worker, existing.id).await.unwrap().version, 1, "the known person is untouched");
+    assert_forbidden(f.store.import_persons(&f.planner, A, &people).await);
+    assert_fields(f.store.import_persons(&f.back_office, B, &people).await, &["ente"]);
 }

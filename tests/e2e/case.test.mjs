@@ -80,7 +80,7 @@ test('a social worker and a coordinator take a case from first contact to closur
   await page.waitForLoadState('load');
   const refusal = await page.locator('.flash').innerText();
   assert.match(refusal, /Codice fiscale/);
-  assert.match(refusal, /check character/);
+  assert.match(refusal, /carattere di controllo è «X», gli altri caratteri danno «S»/);
   await page.fill('#fiscal_code', 'RSSMRA85T10A562S');
   await page.locator('form.box button[type=submit]').click();
   await page.waitForLoadState('load');

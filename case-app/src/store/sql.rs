@@ -51,6 +51,34 @@ pub(crate) struct PersonRow<'a> {
     pub household_role: Option<&'a str>,
 }
 
+impl PersonRow<'_> {
+    /// The person this row becomes once inserted with `id` at `now`.
+    pub fn to_person(&self, id: i64, now: DateTime<Utc>) -> Person {
+        Person {
+            id,
+            ente: self.ente.to_owned(),
+            fiscal_code: self.fiscal_code.to_owned(),
+            temporary_code: self.temporary_code,
+            surname: self.surname.to_owned(),
+            given_name: self.given_name.to_owned(),
+            sex: self.sex.to_owned(),
+            birth_date: self.birth_date,
+            birth_place: self.birth_place.to_owned(),
+            citizenship: self.citizenship.to_owned(),
+            residence_istat: self.residence_istat.to_owned(),
+            address: self.address.to_owned(),
+            lat: self.lat,
+            lng: self.lng,
+            household_id: self.household_id,
+            household_role: self.household_role.map(str::to_owned),
+            merged_into: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct HistoryRow {
     pub version: i64,
@@ -157,6 +185,13 @@ pub(crate) trait Ops {
     async fn clear_failures(&mut self, username: &str) -> sqlx::Result<()>;
 
     // Registry.
+    /// Inserts many persons; those whose fiscal code the ente already has are skipped.
+    /// Returns the ids and fiscal codes of the rows inserted.
+    async fn insert_persons(&mut self, rows: &[PersonRow<'_>], now: DateTime<Utc>) -> sqlx::Result<Vec<(i64, String)>>;
+    /// Version-1 history rows (`imported`) for `(person id, snapshot)` pairs.
+    async fn insert_histories(&mut self, rows: &[(i64, String)], by: i64, now: DateTime<Utc>) -> sqlx::Result<()>;
+    /// Refreshes the planner's statistics.
+    async fn analyze(&mut self) -> sqlx::Result<()>;
     async fn insert_person(&mut self, p: &PersonRow<'_>, now: DateTime<Utc>) -> sqlx::Result<i64>;
     async fn update_person(
         &mut self,
@@ -346,8 +381,62 @@ pub(crate) trait Ops {
 }
 
 macro_rules! impl_ops {
-    ($conn:ty) => {
+    ($conn:ty, $db:ty) => {
         impl Ops for $conn {
+            async fn insert_persons(&mut self, rows: &[PersonRow<'_>], now: DateTime<Utc>) -> sqlx::Result<Vec<(i64, String)>> {
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO persons (ente, fiscal_code, temporary_code, surname, given_name, name_key, name_key_rev, sex, \
+                     birth_date, birth_place, citizenship, residence_istat, address, lat, lng, household_id, household_role, \
+                     version, created_at, updated_at) ",
+                );
+                q.push_values(rows, |mut b, p| {
+                    b.push_bind(p.ente.to_owned())
+                        .push_bind(p.fiscal_code.to_owned())
+                        .push_bind(p.temporary_code)
+                        .push_bind(p.surname.to_owned())
+                        .push_bind(p.given_name.to_owned())
+                        .push_bind(p.name_key.clone())
+                        .push_bind(p.name_key_rev.clone())
+                        .push_bind(p.sex.to_owned())
+                        .push_bind(p.birth_date)
+                        .push_bind(p.birth_place.to_owned())
+                        .push_bind(p.citizenship.to_owned())
+                        .push_bind(p.residence_istat.to_owned())
+                        .push_bind(p.address.to_owned())
+                        .push_bind(p.lat)
+                        .push_bind(p.lng)
+                        .push_bind(p.household_id)
+                        .push_bind(p.household_role.map(str::to_owned))
+                        .push_bind(1_i64)
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                q.push(" ON CONFLICT (ente, fiscal_code) DO NOTHING RETURNING id, fiscal_code");
+                q.build_query_as::<(i64, String)>().fetch_all(&mut *self).await
+            }
+
+            async fn insert_histories(&mut self, rows: &[(i64, String)], by: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO person_history (person_id, version, change, changed_by, changed_at, snapshot) ",
+                );
+                q.push_values(rows, |mut b, (id, snapshot)| {
+                    b.push_bind(*id).push_bind(1_i64).push_bind("imported").push_bind(by).push_bind(now).push_bind(snapshot.clone());
+                });
+                q.build().execute(&mut *self).await?;
+                Ok(())
+            }
+
+            async fn analyze(&mut self) -> sqlx::Result<()> {
+                sqlx::query("ANALYZE").execute(&mut *self).await?;
+                Ok(())
+            }
+
             async fn upsert_ambito(&mut self, code: &str, name: &str) -> sqlx::Result<()> {
                 sqlx::query(
                     "INSERT INTO ambiti (code, name) VALUES ($1, $2) ON CONFLICT (code) DO UPDATE SET name = excluded.name",
@@ -1331,5 +1420,5 @@ macro_rules! impl_ops {
     };
 }
 
-impl_ops!(sqlx::SqliteConnection);
-impl_ops!(sqlx::PgConnection);
+impl_ops!(sqlx::SqliteConnection, sqlx::Sqlite);
+impl_ops!(sqlx::PgConnection, sqlx::Postgres);
