@@ -28,6 +28,7 @@ pub(crate) fn routes() -> Router<CaseState> {
         .route("/app/persons/{id}", get(person_page))
         .route("/app/persons/{id}/contacts", post(contact_create))
         .route("/app/persons/{id}/network", post(network_create))
+        .route("/app/persons/{id}/merge", post(person_merge))
         .route("/app/cases/{id}", get(case_page))
         .route("/app/cases/{id}/assessments", post(assessment_create))
         .route("/app/cases/{id}/plans", post(plan_create))
@@ -812,6 +813,16 @@ async fn render_person(
         }
         Err(e) => b.push_str(&flash(l, &e)),
     }
+    if a.role.can(Permission::RegistryMerge) && p.merged_into.is_none() {
+        b.push_str(&format!(
+            "<h2 id=\"merge\">{}</h2><form class=\"box\" method=\"post\" action=\"/app/persons/{id}/merge\" id='merge-form'>{}<p class=\"muted\">{}</p><div class=\"grid\">{}</div><button type=\"submit\">{}</button></form>",
+            tr(l, "ca_merge"),
+            csrf_input(session),
+            tr(l, "ca_merge_help"),
+            scoped("mg", text_input(l, "duplicate_id", "text", "", true)),
+            tr(l, "ca_merge_button"),
+        ));
+    }
     if let Ok(h) = s.store.person_history(a, id).await {
         b.push_str(&format!("<h2 id=\"history\">{}</h2>", tr(l, "ca_history")));
         let rows: Vec<Vec<String>> = h
@@ -883,6 +894,42 @@ async fn network_create(
     }
     match s.store.add_network_member(&session.actor, id, &f.inner).await {
         Ok(_) => see_other(&format!("/app/persons/{id}#network")),
+        Err(e) => render_person(&s, lang, &session, id, Some(&e)).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MergeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    duplicate_id: String,
+}
+
+async fn person_merge(
+    State(s): State<CaseState>,
+    lang: PageLang,
+    PageSession(session): PageSession,
+    Path(id): Path<i64>,
+    Form(f): Form<MergeForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&session, &f.csrf) {
+        return error_page(lang.0, Some(&session), &e);
+    }
+    let dup = match f.duplicate_id.trim().parse::<i64>() {
+        Ok(d) => d,
+        Err(_) => {
+            let e = CaseError::field_code(
+                "duplicate_id",
+                "not_an_id",
+                &[("value", f.duplicate_id.trim().to_owned())],
+                "not a record number",
+            );
+            return render_person(&s, lang, &session, id, Some(&e)).await;
+        }
+    };
+    match s.store.merge_persons(&session.actor, id, dup).await {
+        Ok(_) => see_other(&format!("/app/persons/{id}#history")),
         Err(e) => render_person(&s, lang, &session, id, Some(&e)).await,
     }
 }

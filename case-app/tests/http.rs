@@ -431,3 +431,50 @@ async fn comune_a_cannot_reach_comune_b_through_any_endpoint() {
     assert_eq!(f.store.alerts(&f.worker_b, "new").await.unwrap().len(), 1);
     f.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_merges_a_duplicate_from_the_person_page() {
+    let f = sqlite().await;
+    let app = app_of(&f);
+    let keep = f.person(&f.worker, "Sartori", "Ines", "1939-09-09", Sex::F).await;
+    let mut dup = person_input("Sartori", "Inés", "1939-09-09", Sex::F);
+    dup.fiscal_code = Some("12345678903".into());
+    dup.confirm_not_duplicate = Some("true".into());
+    let mosaico_case_app::Created::Person(dup) = f.store.create_person(&f.worker, &dup).await.unwrap() else {
+        panic!()
+    };
+    let c = Client::login(&f, &app, "coordinator").await;
+    let page = send(
+        &app,
+        Request::get(format!("/app/persons/{}", keep.id))
+            .header(header::COOKIE, &c.cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(page.body.contains("Unifica un doppione"), "the merge form is offered to a coordinator");
+    let post = |body: String| {
+        Request::post(format!("/app/persons/{}/merge", keep.id))
+            .header(header::COOKIE, &c.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let r = send(&app, post(format!("csrf={}&duplicate_id=abc", c.csrf))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("«abc» non è un numero di scheda"), "{}", r.body);
+    let r = send(&app, post(format!("csrf={}&duplicate_id={}", c.csrf, dup.id))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(f.store.person(&f.worker, dup.id).await.unwrap().merged_into, Some(keep.id));
+    let w = Client::login(&f, &app, "worker").await;
+    let page = send(
+        &app,
+        Request::get(format!("/app/persons/{}", keep.id))
+            .header(header::COOKIE, &w.cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(!page.body.contains("Unifica un doppione"), "not offered to a social worker");
+    f.finish().await;
+}

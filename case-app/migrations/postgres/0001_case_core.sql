@@ -77,9 +77,9 @@ CREATE TABLE persons (
     updated_at TIMESTAMPTZ NOT NULL,
     CONSTRAINT persons_fiscal_code_unique UNIQUE (ente, fiscal_code)
 );
-CREATE INDEX persons_name_key ON persons (name_key);
-CREATE INDEX persons_name_key_rev ON persons (name_key_rev);
-CREATE INDEX persons_fiscal_code ON persons (fiscal_code);
+CREATE INDEX persons_name_key ON persons (name_key, id);
+CREATE INDEX persons_name_key_rev ON persons (name_key_rev, id);
+CREATE INDEX persons_fiscal_code ON persons (fiscal_code, id);
 CREATE INDEX persons_birth_date ON persons (birth_date);
 CREATE INDEX persons_household ON persons (household_id);
 

@@ -319,8 +319,27 @@ impl Store {
                 "type at least two letters of a name, or a fiscal code",
             ));
         }
+        // Two index range scans that stop at `limit` (surname first, given name first),
+        // merged: never a sort of every namesake in a large registry.
         let hi = format!("{key}\u{7f}");
-        Ok(read!(self, |c| c.search_names(e, a, &key, &hi, limit).await?))
+        let (mut found, rev) = read!(self, |c| (
+            c.search_names(e, a, &key, &hi, limit).await?,
+            c.search_names_rev(e, a, &key, &hi, limit).await?
+        ));
+        for p in rev {
+            if !found.iter().any(|f| f.id == p.id) {
+                found.push(p);
+            }
+        }
+        found.sort_by(|x, y| {
+            (name_key(&x.surname), name_key(&x.given_name), x.birth_date).cmp(&(
+                name_key(&y.surname),
+                name_key(&y.given_name),
+                y.birth_date,
+            ))
+        });
+        found.truncate(limit as usize);
+        Ok(found)
     }
 
     /// Possible duplicates of a person about to be created: same fiscal code, same name
