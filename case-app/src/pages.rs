@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Router<CaseState> {
         .route("/app/persons/{id}/contacts", post(contact_create))
         .route("/app/persons/{id}/network", post(network_create))
         .route("/app/persons/{id}/merge", post(person_merge))
+        .route("/app/persons/{id}/edit", get(person_edit).post(person_update))
         .route("/app/cases/{id}", get(case_page))
         .route("/app/cases/{id}/assessments", post(assessment_create))
         .route("/app/cases/{id}/plans", post(plan_create))
@@ -600,9 +601,14 @@ async fn persons(
 }
 
 fn person_form(l: Lang, s: &Session, v: &PersonInput, extra: &str) -> String {
+    person_form_to(l, s, v, extra, "/app/persons")
+}
+
+/// The registry form, posting to `action`.
+fn person_form_to(l: Lang, s: &Session, v: &PersonInput, extra: &str, action: &str) -> String {
     let val = |o: &Option<String>| o.clone().unwrap_or_default();
     format!(
-        "<form class=\"box\" method=\"post\" action=\"/app/persons\">{}<div class=\"grid\">{}{}{}{}{}{}{}{}{}{}{}{}</div>{extra}<button type=\"submit\">{}</button></form>",
+        "<form class=\"box\" method=\"post\" action=\"{action}\">{}<div class=\"grid\">{}{}{}{}{}{}{}{}{}{}{}{}</div>{extra}<button type=\"submit\">{}</button></form>",
         csrf_input(s),
         text_input(l, "surname", "text", &val(&v.surname), true),
         text_input(l, "given_name", "text", &val(&v.given_name), true),
@@ -742,6 +748,9 @@ async fn render_person(
         b.push_str(&format!("<dt>{}</dt><dd>{v}</dd>", tr(l, k)));
     }
     b.push_str("</dl>");
+    if a.role.can(Permission::RegistryWrite) && p.merged_into.is_none() {
+        b.push_str(&format!("<p><a href=\"/app/persons/{id}/edit\">{}</a></p>", tr(l, "ca_edit_person")));
+    }
 
     if a.role.can(Permission::CaseRead) {
         match s.store.person_cases(a, id).await {
@@ -895,6 +904,70 @@ async fn network_create(
     match s.store.add_network_member(&session.actor, id, &f.inner).await {
         Ok(_) => see_other(&format!("/app/persons/{id}#network")),
         Err(e) => render_person(&s, lang, &session, id, Some(&e)).await,
+    }
+}
+
+fn input_of(p: &Person) -> PersonInput {
+    PersonInput {
+        fiscal_code: Some(p.fiscal_code.clone()),
+        surname: Some(p.surname.clone()),
+        given_name: Some(p.given_name.clone()),
+        sex: Some(p.sex.clone()),
+        birth_date: Some(p.birth_date.to_string()),
+        birth_place: Some(p.birth_place.clone()),
+        citizenship: Some(p.citizenship.clone()),
+        residence_istat: Some(p.residence_istat.clone()),
+        address: Some(p.address.clone()),
+        lat: p.lat.map(|v| v.to_string()),
+        lng: p.lng.map(|v| v.to_string()),
+        household_role: p.household_role.clone(),
+        version: Some(p.version.to_string()),
+        ..PersonInput::default()
+    }
+}
+
+fn edit_page(l: Lang, session: &Session, id: i64, v: &PersonInput, banner: &str) -> String {
+    let version =
+        format!("<input type=\"hidden\" name=\"version\" value=\"{}\">", escape(v.version.as_deref().unwrap_or("")));
+    format!(
+        "<h1>{} <a href=\"/app/persons/{id}\">#{id}</a></h1>{banner}{}",
+        tr(l, "ca_edit_person"),
+        person_form_to(l, session, v, &version, &format!("/app/persons/{id}/edit"))
+    )
+}
+
+async fn person_edit(
+    State(s): State<CaseState>,
+    lang: PageLang,
+    PageSession(session): PageSession,
+    Path(id): Path<i64>,
+) -> Response {
+    let l = lang.0;
+    match s.store.person(&session.actor, id).await {
+        Ok(p) => layout(lang, Some(&session), &t(l, "ca_edit_person"), &edit_page(l, &session, id, &input_of(&p), "")),
+        Err(e) => error_page(l, Some(&session), &e),
+    }
+}
+
+async fn person_update(
+    State(s): State<CaseState>,
+    lang: PageLang,
+    PageSession(session): PageSession,
+    Path(id): Path<i64>,
+    Form(f): Form<WithCsrf<PersonInput>>,
+) -> Response {
+    let l = lang.0;
+    if let Err(e) = check_csrf(&session, &f.csrf) {
+        return error_page(l, Some(&session), &e);
+    }
+    let version = f.inner.version.as_deref().and_then(|v| v.trim().parse::<i64>().ok());
+    match s.store.update_person(&session.actor, id, &f.inner, version).await {
+        Ok(_) => see_other(&format!("/app/persons/{id}#history")),
+        Err(e) => {
+            let status = status_and_code(&e).0;
+            let body = edit_page(l, &session, id, &f.inner, &flash(l, &e));
+            (status, layout(lang, Some(&session), &t(l, "ca_edit_person"), &body)).into_response()
+        }
     }
 }
 

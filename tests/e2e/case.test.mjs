@@ -93,6 +93,15 @@ test('a social worker and a coordinator take a case from first contact to closur
   await page.waitForURL(/\/app\/persons\/\d+$/);
   assert.match(await page.locator('h1').innerText(), /Rossi Mario RSSMRA85T10A562S/);
 
+  // A correction of the address is kept in the history, with who and what.
+  await page.getByRole('link', { name: 'Modifica i dati anagrafici' }).click();
+  await page.fill('#address', 'Via Padova 122');
+  await page.locator('form.box button[type=submit]').click();
+  await page.waitForURL(/\/app\/persons\/\d+#history$/);
+  const history = await page.locator('#history + table').innerText();
+  assert.match(history, /2\s+modifica\s+assistente\s+[\d-]+ [\d:]+\s+address/);
+  assert.match(history, /1\s+creazione\s+assistente/);
+
   // --- A: first contact, which opens the case.
   await page.selectOption('#channel', 'phone');
   await page.selectOption('#requester', 'family');
