@@ -57,6 +57,11 @@ enum Command {
         #[command(subcommand)]
         command: SamplesCommand,
     },
+    /// Set up the case database: ambiti, enti and users.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Load a generated sample (and the territory) into the warehouse.
     Load {
         /// The folder `mosaico samples generate` wrote.
@@ -76,6 +81,39 @@ enum Command {
         /// or a time (`2026-11-22T10:00:00Z`).
         #[arg(long)]
         as_of: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create or rename an ambito and its member enti.
+    AddAmbito {
+        /// Ambito code, e.g. `MI`.
+        code: String,
+        /// Ambito name.
+        name: String,
+        /// A member ente as `ISTAT=Name` (repeat), e.g. `015146=Milano`.
+        #[arg(long = "ente", required = true)]
+        enti: Vec<String>,
+    },
+    /// Create a user. The password comes from MOSAICO_NEW_PASSWORD, or the first line of
+    /// standard input.
+    AddUser {
+        /// Login name.
+        username: String,
+        /// Full name, as pages show it.
+        #[arg(long)]
+        name: String,
+        /// social_worker, coordinator, back_office, facility_operator, manager, planner,
+        /// statistician or admin.
+        #[arg(long)]
+        role: String,
+        /// The ente (ISTAT code) the user works for.
+        #[arg(long, conflicts_with = "ambito", required_unless_present = "ambito")]
+        ente: Option<String>,
+        /// Or the ambito, for a user who sees all its enti.
+        #[arg(long)]
+        ambito: Option<String>,
     },
 }
 
@@ -156,6 +194,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = tokio::task::spawn_blocking(move || mosaico_ingest::samples::generate(&opts)).await??;
             tracing::info!("{}", serde_json::to_string(&summary)?);
         }
+        Command::Admin { command } => admin(&cfg, command).await?,
         Command::Load { dir } => {
             let wh = Warehouse::open(&cfg.warehouse_location())?;
             let summary = demo::load(&cfg, &wh, &dir).await?;
@@ -183,6 +222,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+async fn admin(cfg: &Config, command: AdminCommand) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| cfg.data_dir.display().to_string())?;
+    let store = mosaico_case_app::Store::open(&cfg.case_database_url()).await.context("opening the case database")?;
+    match command {
+        AdminCommand::AddAmbito { code, name, enti } => {
+            let mut pairs = Vec::new();
+            for e in &enti {
+                let Some((istat, ente_name)) = e.split_once('=') else {
+                    anyhow::bail!("--ente '{e}': expected ISTAT=Name, e.g. 015146=Milano");
+                };
+                let istat = mosaico_domain::IstatCode::parse(istat)?;
+                pairs.push((istat.as_str().to_owned(), ente_name.trim().to_owned()));
+            }
+            let refs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            store.upsert_ambito(&code, &name, &refs).await?;
+            println!("ambito {code} ({name}): {} enti", refs.len());
+        }
+        AdminCommand::AddUser { username, name, role, ente, ambito } => {
+            let role = mosaico_case_app::Role::parse(&role).with_context(|| {
+                let all: Vec<&str> = mosaico_case_app::Role::ALL.iter().map(|r| r.code()).collect();
+                format!("--role '{role}': expected one of {}", all.join(", "))
+            })?;
+            let password = match std::env::var("MOSAICO_NEW_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let scope = match (&ente, &ambito) {
+                (Some(e), _) => Ok(e.as_str()),
+                (None, Some(a)) => Err(a.as_str()),
+                (None, None) => anyhow::bail!("give --ente or --ambito"),
+            };
+            let id = store.create_user(&username, &name, role, scope, &password).await?;
+            println!("user {username} (id {id}, {})", role.code());
+        }
+    }
+    store.close().await;
     Ok(())
 }
 

@@ -126,3 +126,61 @@ fn load_refuses_a_projected_geojson_naming_the_file() {
     assert!(!e.contains("panicked"), "{e}");
     assert!(!dir.path().join("wh").join("population").exists(), "a table was written before the error");
 }
+
+#[test]
+fn admin_sets_up_an_ambito_and_a_user_who_can_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], password: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mosaico"));
+        c.args(args).env("MOSAICO_DATA_DIR", dir.path()).env_remove("MOSAICO_CASE_DATABASE");
+        match password {
+            Some(p) => c.env("MOSAICO_NEW_PASSWORD", p),
+            None => c.env_remove("MOSAICO_NEW_PASSWORD"),
+        };
+        c.output().unwrap()
+    };
+    let o = run(
+        &[
+            "admin",
+            "add-ambito",
+            "NORD",
+            "Ambito Nord",
+            "--ente",
+            "15209=Sesto San Giovanni",
+            "--ente",
+            "015077=Cinisello",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ambito NORD (Ambito Nord): 2 enti"));
+    let o = run(
+        &["admin", "add-user", "elena", "--name", "Elena Neri", "--role", "social_worker", "--ente", "015209"],
+        Some("lunga-password-1"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Refusals name what is wrong.
+    let o =
+        run(&["admin", "add-user", "x", "--name", "X", "--role", "boss", "--ente", "015209"], Some("lunga-password-1"));
+    assert!(
+        !o.status.success() && stderr(&o).contains("--role 'boss': expected one of social_worker"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        &["admin", "add-user", "ugo", "--name", "Ugo", "--role", "planner", "--ente", "099999"],
+        Some("lunga-password-1"),
+    );
+    assert!(!o.status.success() && stderr(&o).contains("ente: '099999' is not set up"), "{}", stderr(&o));
+    let o = run(&["admin", "add-user", "ida", "--name", "Ida", "--role", "planner", "--ambito", "NORD"], Some("corta"));
+    assert!(!o.status.success() && stderr(&o).contains("password: at least 10 characters"), "{}", stderr(&o));
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("cases.db").display());
+        let store = mosaico_case_app::Store::open(&url).await.unwrap();
+        let s = store.login("elena", "lunga-password-1", "test").await.unwrap();
+        assert_eq!(s.actor.enti, ["015209"]);
+        assert!(store.login("elena", "wrong-password", "test").await.is_err());
+    });
+}

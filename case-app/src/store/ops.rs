@@ -176,9 +176,16 @@ impl Store {
         scope: std::result::Result<&str, &str>,
         password: &str,
     ) -> Result<i64> {
-        if password.chars().count() < 10 {
-            return Err(CaseError::field("password", "at least 10 characters"));
+        let mut chk = crate::error::Checker::default();
+        let ok_name = (3..=40).contains(&username.len())
+            && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if !ok_name {
+            chk.add("username", "3 to 40 characters: lower-case letters, digits, '.', '_', '-'");
         }
+        if password.chars().count() < 10 {
+            chk.fail("password", "too_short", &[("min", "10".to_owned())], "at least 10 characters");
+        }
+        chk.finish()?;
         let pw = password.to_owned();
         let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
             .await
@@ -190,6 +197,15 @@ impl Store {
         let id = tx!(self, |c| {
             if c.user_auth(username).await?.is_some() {
                 return Err(CaseError::conflict("username_taken", format!("user name '{username}' is taken")));
+            }
+            let known = match (ente, ambito) {
+                (Some(e), _) => !c.enti_in_scope(e, "").await?.is_empty(),
+                (_, Some(a)) => !c.enti_of_ambito(a).await?.is_empty(),
+                _ => false,
+            };
+            if !known {
+                let (field, value) = if ente.is_some() { ("ente", ente) } else { ("ambito", ambito) };
+                return Err(CaseError::field(field, format!("'{}' is not set up; add it first", value.unwrap_or(""))));
             }
             c.insert_user(username, full_name, role.code(), ente, ambito, &hash, now()).await?
         });
