@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Router<CaseState> {
         .route("/app/persons/{id}/contacts", post(contact_create))
         .route("/app/persons/{id}/network", post(network_create))
         .route("/app/persons/{id}/merge", post(person_merge))
+        .route("/app/persons/{id}/household", post(household_set))
         .route("/app/persons/{id}/edit", get(person_edit).post(person_update))
         .route("/app/cases/{id}", get(case_page))
         .route("/app/cases/{id}/assessments", post(assessment_create))
@@ -793,6 +794,41 @@ async fn render_person(
             ));
         }
     }
+    b.push_str(&format!("<h2 id=\"household\">{}</h2>", tr(l, "ca_household")));
+    match p.household_id {
+        Some(h) => match s.store.household(a, h).await {
+            Ok((hh, members)) => {
+                b.push_str(&format!("<p>{} #{} · {}</p>", tr(l, "ca_household"), hh.id, escape(&hh.address)));
+                let rows: Vec<Vec<String>> = members
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            person_link(m.id, &m.surname, &m.given_name),
+                            m.birth_date.to_string(),
+                            escape(m.household_role.as_deref().unwrap_or("")),
+                        ]
+                    })
+                    .collect();
+                b.push_str(&table(&heads(l, &["ca_col_person", "f_birth_date", "f_household_role"]), &rows, ""));
+            }
+            Err(e) => b.push_str(&flash(l, &e)),
+        },
+        None if a.role.can(Permission::RegistryWrite) && p.merged_into.is_none() => {
+            b.push_str(&scoped(
+                "hh",
+                format!(
+                    "<form class=\"box\" method=\"post\" action=\"/app/persons/{id}/household\" id='household-form'>{}<p class=\"muted\">{}</p>\
+                     <div class=\"grid\">{}{}</div><button type=\"submit\">{}</button></form>",
+                    csrf_input(session),
+                    tr(l, "ca_household_help"),
+                    text_input(l, "household_id", "text", "", false),
+                    text_input(l, "household_role", "text", "intestatario", true),
+                    tr(l, "ca_household_set"),
+                ),
+            ));
+        }
+        None => b.push_str(&format!("<p class=\"muted\">{}</p>", tr(l, "ca_none"))),
+    }
     match s.store.network(a, id).await {
         Ok(net) => {
             b.push_str(&format!("<h2 id=\"network\">{}</h2>", tr(l, "ca_network")));
@@ -971,6 +1007,47 @@ async fn person_update(
     }
 }
 
+/// A record number typed in a form; `None` when left blank.
+fn form_id(field: &str, raw: &str) -> Result<Option<i64>, CaseError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse::<i64>()
+        .map(Some)
+        .map_err(|_| CaseError::field_code(field, "not_an_id", &[("value", raw.to_owned())], "not a record number"))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct HouseholdForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    household_id: String,
+    #[serde(default)]
+    household_role: String,
+}
+
+async fn household_set(
+    State(s): State<CaseState>,
+    lang: PageLang,
+    PageSession(session): PageSession,
+    Path(id): Path<i64>,
+    Form(f): Form<HouseholdForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&session, &f.csrf) {
+        return error_page(lang.0, Some(&session), &e);
+    }
+    let household = match form_id("household_id", &f.household_id) {
+        Ok(h) => h,
+        Err(e) => return render_person(&s, lang, &session, id, Some(&e)).await,
+    };
+    match s.store.set_household(&session.actor, id, household, &f.household_role).await {
+        Ok(_) => see_other(&format!("/app/persons/{id}#household")),
+        Err(e) => render_person(&s, lang, &session, id, Some(&e)).await,
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct MergeForm {
     #[serde(default)]
@@ -989,17 +1066,13 @@ async fn person_merge(
     if let Err(e) = check_csrf(&session, &f.csrf) {
         return error_page(lang.0, Some(&session), &e);
     }
-    let dup = match f.duplicate_id.trim().parse::<i64>() {
-        Ok(d) => d,
-        Err(_) => {
-            let e = CaseError::field_code(
-                "duplicate_id",
-                "not_an_id",
-                &[("value", f.duplicate_id.trim().to_owned())],
-                "not a record number",
-            );
+    let dup = match form_id("duplicate_id", &f.duplicate_id) {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            let e = CaseError::field_code("duplicate_id", "required", &[], "required");
             return render_person(&s, lang, &session, id, Some(&e)).await;
         }
+        Err(e) => return render_person(&s, lang, &session, id, Some(&e)).await,
     };
     match s.store.merge_persons(&session.actor, id, dup).await {
         Ok(_) => see_other(&format!("/app/persons/{id}#history")),

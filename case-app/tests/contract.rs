@@ -29,6 +29,7 @@ on_both_backends!(
     a_failed_operation_writes_nothing,
     roles_limit_what_users_do,
     registry_imports_skip_known_codes,
+    households_group_persons,
 );
 
 fn assert_conflict<T: std::fmt::Debug>(r: Result<T, CaseError>, code: &str) {
@@ -414,4 +415,26 @@ async fn registry_imports_skip_known_codes(f: &Fixture) {
     assert_eq!(f.store.person(&f.worker, existing.id).await.unwrap().version, 1, "the known person is untouched");
     assert_forbidden(f.store.import_persons(&f.planner, A, &people).await);
     assert_fields(f.store.import_persons(&f.back_office, B, &people).await, &["ente"]);
+}
+
+async fn households_group_persons(f: &Fixture) {
+    let mother = f.person(&f.worker, "Costa", "Irene", "1980-02-02", Sex::F).await;
+    let son = f.person(&f.worker, "Costa", "Leo", "2012-12-12", Sex::M).await;
+    let m = f.store.set_household(&f.worker, mother.id, None, "intestataria").await.unwrap();
+    let h = m.household_id.unwrap();
+    f.store.set_household(&f.worker, son.id, Some(h), "figlio").await.unwrap();
+    let (household, members) = f.store.household(&f.worker, h).await.unwrap();
+    assert_eq!(household.address, "Via Padova 12");
+    let names: Vec<(&str, Option<&str>)> =
+        members.iter().map(|p| (p.given_name.as_str(), p.household_role.as_deref())).collect();
+    assert_eq!(names, [("Irene", Some("intestataria")), ("Leo", Some("figlio"))]);
+    assert_eq!(
+        f.store.person_history(&f.worker, son.id).await.unwrap()[1].changed_fields,
+        ["household_id", "household_role"]
+    );
+    // Another ente's household is not offered, and nothing is created on the way.
+    let other = f.store.create_household(&f.worker_b, &json(json!({"address": "Via Roma 1"}))).await.unwrap();
+    assert_fields(f.store.set_household(&f.worker, son.id, Some(other.id), "figlio").await, &["household_id"]);
+    assert_not_found(f.store.household(&f.worker, other.id).await);
+    assert_eq!(f.store.person(&f.worker, son.id).await.unwrap().household_id, Some(h));
 }

@@ -102,6 +102,11 @@ test('a social worker and a coordinator take a case from first contact to closur
   assert.match(history, /2\s+modifica\s+assistente\s+[\d-]+ [\d:]+\s+address/);
   assert.match(history, /1\s+creazione\s+assistente/);
 
+  // A new household at his address, with him as its head.
+  await page.locator('#household-form button[type=submit]').click();
+  await page.waitForURL(/#household$/);
+  assert.match(await page.locator('#household ~ table').first().innerText(), /Rossi Mario\s+1985-12-10\s+intestatario/);
+
   // --- A: first contact, which opens the case.
   await page.selectOption('#channel', 'phone');
   await page.selectOption('#requester', 'family');

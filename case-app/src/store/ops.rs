@@ -489,34 +489,71 @@ impl Store {
         actor.require(Permission::RegistryWrite, "change the registry")?;
         Ok(tx!(self, |c| {
             let cur = scoped_person!(c, actor, id);
-            if cur.merged_into.is_some() {
-                return Err(CaseError::conflict(
-                    "person_merged",
-                    format!("person {id} was merged into another record"),
-                ));
-            }
-            if let Some(v) = version
-                && v != cur.version
-            {
-                return Err(CaseError::conflict(
-                    "stale_version",
-                    format!("person {id} changed meanwhile (version {} now, {v} sent); reload and retry", cur.version),
-                ));
-            }
-            let d = input.over(&cur).check(today())?;
-            self.check_household(c, actor, d.household_id).await?;
-            let t = now();
-            let n =
-                c.update_person(id, &person_row(&cur.ente, &d), cur.version, t).await.map_err(unique_to_conflict)?;
-            if n == 0 {
-                return Err(CaseError::conflict("stale_version", format!("person {id} changed meanwhile")));
-            }
-            let p = c.person(id).await?.ok_or(CaseError::NotFound("person"))?;
-            let change = if cur.temporary_code && !p.temporary_code { "reconciled" } else { "updated" };
-            c.insert_history(id, p.version, change, actor.user_id, t, &snapshot(&p)).await?;
-            c.audit(line(actor, "update", "person", id, None, &p.ente), t).await?;
-            p
+            self.apply_update(c, actor, &cur, input, version).await?
         }))
+    }
+
+    /// Puts a person in a household: an existing one of the user's enti, or (with
+    /// `None`) a new one at the person's address. One transaction.
+    pub async fn set_household(&self, actor: &Actor, id: i64, household: Option<i64>, role: &str) -> Result<Person> {
+        actor.require(Permission::RegistryWrite, "change the registry")?;
+        let mut chk = crate::error::Checker::default();
+        let role = chk.text("household_role", role, 40);
+        chk.finish()?;
+        Ok(tx!(self, |c| {
+            let cur = scoped_person!(c, actor, id);
+            let hid = match household {
+                Some(h) => h,
+                None => {
+                    let t = now();
+                    let h = c.insert_household(&cur.ente, &cur.address, t).await?;
+                    c.audit(line(actor, "create", "household", h, None, &cur.ente), t).await?;
+                    h
+                }
+            };
+            let overlay = PersonInput {
+                household_id: Some(hid.to_string()),
+                household_role: Some(role),
+                ..PersonInput::default()
+            };
+            self.apply_update(c, actor, &cur, &overlay, None).await?
+        }))
+    }
+
+    /// Applies a change to a person inside the caller's transaction: checks, the new
+    /// version, its history row and the audit line.
+    async fn apply_update<C: Ops>(
+        &self,
+        c: &mut C,
+        actor: &Actor,
+        cur: &Person,
+        input: &PersonInput,
+        version: Option<i64>,
+    ) -> Result<Person> {
+        let id = cur.id;
+        if cur.merged_into.is_some() {
+            return Err(CaseError::conflict("person_merged", format!("person {id} was merged into another record")));
+        }
+        if let Some(v) = version
+            && v != cur.version
+        {
+            return Err(CaseError::conflict(
+                "stale_version",
+                format!("person {id} changed meanwhile (version {} now, {v} sent); reload and retry", cur.version),
+            ));
+        }
+        let d = input.over(cur).check(today())?;
+        self.check_household(c, actor, d.household_id).await?;
+        let t = now();
+        let n = c.update_person(id, &person_row(&cur.ente, &d), cur.version, t).await.map_err(unique_to_conflict)?;
+        if n == 0 {
+            return Err(CaseError::conflict("stale_version", format!("person {id} changed meanwhile")));
+        }
+        let p = c.person(id).await?.ok_or(CaseError::NotFound("person"))?;
+        let change = if cur.temporary_code && !p.temporary_code { "reconciled" } else { "updated" };
+        c.insert_history(id, p.version, change, actor.user_id, t, &snapshot(&p)).await?;
+        c.audit(line(actor, "update", "person", id, None, &p.ente), t).await?;
+        Ok(p)
     }
 
     /// Every version of a person, with the fields each change touched.
