@@ -1091,6 +1091,13 @@ async fn case_page(
     render_case(&s, lang, &session, id, None).await
 }
 
+/// The values a refused form was sent with, to show them again.
+#[derive(Debug)]
+pub(crate) struct Refill {
+    form: &'static str,
+    values: std::collections::HashMap<String, String>,
+}
+
 async fn render_case(
     s: &CaseState,
     lang: PageLang,
@@ -1098,6 +1105,24 @@ async fn render_case(
     id: i64,
     banner: Option<&CaseError>,
 ) -> Response {
+    render_case_with(s, lang, session, id, banner, None).await
+}
+
+async fn render_case_with(
+    s: &CaseState,
+    lang: PageLang,
+    session: &Session,
+    id: i64,
+    banner: Option<&CaseError>,
+    refill: Option<&Refill>,
+) -> Response {
+    // A field's value: what the refused form sent, else the default.
+    let val = |form: &str, name: &str, default: &str| -> String {
+        refill
+            .filter(|r| r.form == form)
+            .and_then(|r| r.values.get(name).cloned())
+            .unwrap_or_else(|| default.to_owned())
+    };
     let l = lang.0;
     let a = &session.actor;
     let file = match s.store.case_file(a, id).await {
@@ -1163,14 +1188,14 @@ async fn render_case(
     if can_write {
         let mut grades = String::new();
         for area in ASSESSMENT_AREAS {
-            grades.push_str(&select(l, area, "grade", &["0", "1", "2", "3", "4"], "0"));
+            grades.push_str(&select(l, area, "grade", &["0", "1", "2", "3", "4"], &val("assessment", area, "0")));
         }
         b.push_str(&scoped("as", format!(
             "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/assessments\" id='assessment-form'>{csrf}<div class=\"grid\">{}{}{grades}{}</div>{}<button type=\"submit\">{}</button></form>",
-            text_input(l, "assessed_on", "date", &today().to_string(), true),
-            select(l, "instrument", "instrument", INSTRUMENTS, "SVAMA"),
-            text_input(l, "need_score", "number", "", false),
-            textarea(l, "notes", "", None),
+            text_input(l, "assessed_on", "date", &val("assessment", "assessed_on", &today().to_string()), true),
+            select(l, "instrument", "instrument", INSTRUMENTS, &val("assessment", "instrument", "SVAMA")),
+            text_input(l, "need_score", "number", &val("assessment", "need_score", ""), false),
+            textarea(l, "notes", &val("assessment", "notes", ""), None),
             tr(l, "ca_save"),
         )));
     }
@@ -1229,12 +1254,12 @@ async fn render_case(
         b.push_str(&scoped("pl", format!(
             "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/plans\" id='plan-form'>{csrf}{}{}{}<div class=\"grid\">{}{}{}</div>\
              <p><label><input type=\"checkbox\" name=\"submit\" value=\"true\" style=\"width:auto\"> {}</label></p><button type=\"submit\">{}</button></form>",
-            textarea(l, "goals", "", Some("ca_one_per_line")),
-            textarea(l, "actions", "", Some("ca_one_per_line")),
-            textarea(l, "team", &a.full_name, Some("ca_one_per_line")),
-            text_input(l, "start_date", "date", &start.to_string(), true),
-            text_input(l, "end_date", "date", &(start + chrono::Duration::days(365)).to_string(), true),
-            text_input(l, "review_date", "date", &(start + chrono::Duration::days(90)).to_string(), true),
+            textarea(l, "goals", &val("plan", "goals", ""), Some("ca_one_per_line")),
+            textarea(l, "actions", &val("plan", "actions", ""), Some("ca_one_per_line")),
+            textarea(l, "team", &val("plan", "team", &a.full_name), Some("ca_one_per_line")),
+            text_input(l, "start_date", "date", &val("plan", "start_date", &start.to_string()), true),
+            text_input(l, "end_date", "date", &val("plan", "end_date", &(start + chrono::Duration::days(365)).to_string()), true),
+            text_input(l, "review_date", "date", &val("plan", "review_date", &(start + chrono::Duration::days(90)).to_string()), true),
             tr(l, "ca_submit_now"),
             tr(l, "ca_save"),
         )));
@@ -1300,14 +1325,14 @@ async fn render_case(
         let plan_refs: Vec<&str> = approved.iter().map(String::as_str).collect();
         b.push_str(&scoped("in", format!(
             "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/interventions\" id='intervention-form'>{csrf}<div class=\"grid\">{}{}{}{}{}{}{}{}</div><button type=\"submit\">{}</button></form>",
-            select(l, "plan_id", "plan", &plan_refs, plan_refs.first().copied().unwrap_or("")),
-            select(l, "service_code", "service", &services, "SAD"),
-            text_input(l, "start_date", "date", &today().to_string(), true),
-            text_input(l, "end_date", "date", "", false),
-            text_input(l, "quantity", "text", "", true),
-            text_input(l, "unit_cost", "text", "", true),
-            text_input(l, "quota_utente", "text", "0", false),
-            text_input(l, "quota_ssn", "text", "0", false),
+            select(l, "plan_id", "plan", &plan_refs, &val("intervention", "plan_id", plan_refs.first().copied().unwrap_or(""))),
+            select(l, "service_code", "service", &services, &val("intervention", "service_code", "SAD")),
+            text_input(l, "start_date", "date", &val("intervention", "start_date", &today().to_string()), true),
+            text_input(l, "end_date", "date", &val("intervention", "end_date", ""), false),
+            text_input(l, "quantity", "text", &val("intervention", "quantity", ""), true),
+            text_input(l, "unit_cost", "text", &val("intervention", "unit_cost", ""), true),
+            text_input(l, "quota_utente", "text", &val("intervention", "quota_utente", "0"), false),
+            text_input(l, "quota_ssn", "text", &val("intervention", "quota_ssn", "0"), false),
             tr(l, "ca_save"),
         )));
     }
@@ -1325,9 +1350,9 @@ async fn render_case(
     if can_write {
         b.push_str(&scoped("di", format!(
             "<form class=\"box\" method=\"post\" action=\"/app/cases/{id}/diary\" id='diary-form'>{csrf}<div class=\"grid\">{}{}</div>{}<button type=\"submit\">{}</button></form>",
-            text_input(l, "entry_date", "date", &today().to_string(), true),
-            select(l, "kind", "diary", DIARY_KINDS, "interview"),
-            textarea(l, "text", "", None),
+            text_input(l, "entry_date", "date", &val("diary", "entry_date", &today().to_string()), true),
+            select(l, "kind", "diary", DIARY_KINDS, &val("diary", "kind", "interview")),
+            textarea(l, "text", &val("diary", "text", ""), None),
             tr(l, "ca_save"),
         )));
     }
@@ -1365,9 +1390,9 @@ async fn render_case(
         b.push_str(&scoped("cl", format!(
             "<h2 id='closure'>E · {}</h2><form class=\"box\" method=\"post\" action=\"/app/cases/{id}/closure\" id='closure-form'>{csrf}<div class=\"grid\">{}{}</div>{}<button type=\"submit\">{}</button></form>",
             tr(l, "ca_closure"),
-            text_input(l, "closed_on", "date", &today().to_string(), true),
-            select(l, "reason", "reason", CLOSURE_REASONS, "goals_reached"),
-            textarea(l, "outcome", "", None),
+            text_input(l, "closed_on", "date", &val("closure", "closed_on", &today().to_string()), true),
+            select(l, "reason", "reason", CLOSURE_REASONS, &val("closure", "reason", "goals_reached")),
+            textarea(l, "outcome", &val("closure", "outcome", ""), None),
             tr(l, "ca_close_case"),
         )));
     }
@@ -1379,15 +1404,30 @@ async fn render_case(
 /// Runs a case operation from a form: CSRF first, then the operation; on success back
 /// to the case at `anchor`, on refusal the case page with the reasons.
 macro_rules! case_form {
-    ($s:expr, $lang:expr, $session:expr, $csrf:expr, $case:expr, $anchor:expr, $op:expr) => {{
-        if let Err(e) = check_csrf(&$session, $csrf) {
+    ($s:expr, $lang:expr, $session:expr, $raw:expr, $form:literal, $case:expr, $anchor:expr, |$f:ident: $t:ty| $op:expr) => {{
+        let parsed: Result<WithCsrf<$t>, CaseError> = typed(&$raw);
+        let $f = match parsed {
+            Ok(f) => f,
+            Err(e) => return render_case(&$s, $lang, &$session, $case, Some(&e)).await,
+        };
+        if let Err(e) = check_csrf(&$session, &$f.csrf) {
             return error_page($lang.0, Some(&$session), &e);
         }
         match $op {
             Ok(_) => see_other(&format!("/app/cases/{}#{}", $case, $anchor)),
-            Err(e) => render_case(&$s, $lang, &$session, $case, Some(&e)).await,
+            Err(e) => {
+                let refill = Refill { form: $form, values: $raw.into_iter().collect() };
+                render_case_with(&$s, $lang, &$session, $case, Some(&e), Some(&refill)).await
+            }
         }
     }};
+}
+
+/// A form's fields (as sent) into a typed input.
+fn typed<T: serde::de::DeserializeOwned>(raw: &[(String, String)]) -> Result<T, CaseError> {
+    let map: serde_json::Map<String, serde_json::Value> =
+        raw.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| CaseError::field("form", e.to_string()))
 }
 
 async fn assessment_create(
@@ -1395,9 +1435,12 @@ async fn assessment_create(
     lang: PageLang,
     PageSession(session): PageSession,
     Path(id): Path<i64>,
-    Form(f): Form<WithCsrf<AssessmentInput>>,
+    Form(raw): Form<Vec<(String, String)>>,
 ) -> Response {
-    case_form!(s, lang, session, &f.csrf, id, "assessments", s.store.add_assessment(&session.actor, id, &f.inner).await)
+    case_form!(s, lang, session, raw, "assessment", id, "assessments", |f: AssessmentInput| s
+        .store
+        .add_assessment(&session.actor, id, &f.inner)
+        .await)
 }
 
 async fn plan_create(
@@ -1405,9 +1448,12 @@ async fn plan_create(
     lang: PageLang,
     PageSession(session): PageSession,
     Path(id): Path<i64>,
-    Form(f): Form<WithCsrf<PlanInput>>,
+    Form(raw): Form<Vec<(String, String)>>,
 ) -> Response {
-    case_form!(s, lang, session, &f.csrf, id, "plans", s.store.add_plan(&session.actor, id, &f.inner).await)
+    case_form!(s, lang, session, raw, "plan", id, "plans", |f: PlanInput| s
+        .store
+        .add_plan(&session.actor, id, &f.inner)
+        .await)
 }
 
 async fn plan_submit(
@@ -1447,17 +1493,12 @@ async fn intervention_create(
     lang: PageLang,
     PageSession(session): PageSession,
     Path(id): Path<i64>,
-    Form(f): Form<WithCsrf<InterventionInput>>,
+    Form(raw): Form<Vec<(String, String)>>,
 ) -> Response {
-    case_form!(
-        s,
-        lang,
-        session,
-        &f.csrf,
-        id,
-        "interventions",
-        s.store.add_intervention(&session.actor, id, &f.inner).await
-    )
+    case_form!(s, lang, session, raw, "intervention", id, "interventions", |f: InterventionInput| s
+        .store
+        .add_intervention(&session.actor, id, &f.inner)
+        .await)
 }
 
 async fn intervention_end(
@@ -1481,9 +1522,12 @@ async fn diary_create(
     lang: PageLang,
     PageSession(session): PageSession,
     Path(id): Path<i64>,
-    Form(f): Form<WithCsrf<DiaryInput>>,
+    Form(raw): Form<Vec<(String, String)>>,
 ) -> Response {
-    case_form!(s, lang, session, &f.csrf, id, "diary", s.store.add_diary_entry(&session.actor, id, &f.inner).await)
+    case_form!(s, lang, session, raw, "diary", id, "diary", |f: DiaryInput| s
+        .store
+        .add_diary_entry(&session.actor, id, &f.inner)
+        .await)
 }
 
 async fn case_close(
@@ -1491,9 +1535,12 @@ async fn case_close(
     lang: PageLang,
     PageSession(session): PageSession,
     Path(id): Path<i64>,
-    Form(f): Form<WithCsrf<ClosureInput>>,
+    Form(raw): Form<Vec<(String, String)>>,
 ) -> Response {
-    case_form!(s, lang, session, &f.csrf, id, "closed", s.store.close_case(&session.actor, id, &f.inner).await)
+    case_form!(s, lang, session, raw, "closure", id, "closed", |f: ClosureInput| s
+        .store
+        .close_case(&session.actor, id, &f.inner)
+        .await)
 }
 
 async fn document_create(
@@ -1543,15 +1590,13 @@ async fn document_create(
         }
     }
     let (filename, ct, bytes) = file.unwrap_or_default();
-    case_form!(
-        s,
-        lang,
-        session,
-        &csrf,
-        id,
-        "documents",
-        s.store.add_document(&session.actor, id, &filename, &ct, &bytes).await
-    )
+    if let Err(e) = check_csrf(&session, &csrf) {
+        return error_page(lang.0, Some(&session), &e);
+    }
+    match s.store.add_document(&session.actor, id, &filename, &ct, &bytes).await {
+        Ok(_) => see_other(&format!("/app/cases/{id}#documents")),
+        Err(e) => render_case(&s, lang, &session, id, Some(&e)).await,
+    }
 }
 
 async fn document_download(

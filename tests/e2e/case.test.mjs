@@ -124,6 +124,8 @@ test('a social worker and a coordinator take a case from first contact to closur
   await page.fill('#plan-form [name=actions]', 'Assistenza domiciliare');
   await submit(page, 'plan-form');
   assert.match(await page.locator('.flash').innerText(), /valutazione/i);
+  // What was typed is still there.
+  assert.equal(await page.inputValue('#plan-form [name=goals]'), 'Restare a casa');
 
   // --- B: assessment.
   for (const [area, grade] of [['health', '3'], ['autonomy', '3'], ['household', '2'], ['housing', '1'],
