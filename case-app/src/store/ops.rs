@@ -339,8 +339,8 @@ impl Store {
         // merged: never a sort of every namesake in a large registry.
         let hi = format!("{key}\u{7f}");
         let (mut found, rev) = read!(self, |c| (
-            c.search_names(e, a, &key, &hi, limit).await?,
-            c.search_names_rev(e, a, &key, &hi, limit).await?
+            c.search_names(e, a, &key, &hi, false, limit).await?,
+            c.search_names(e, a, &key, &hi, true, limit).await?
         ));
         for p in rev {
             if !found.iter().any(|f| f.id == p.id) {

@@ -213,23 +213,15 @@ pub(crate) trait Ops {
     async fn history(&mut self, person_id: i64) -> sqlx::Result<Vec<HistoryRow>>;
     async fn persons_by_fiscal_code(&mut self, ente: &str, ambito: &str, code: &str) -> sqlx::Result<Vec<Person>>;
     async fn persons_by_birth_date(&mut self, ente: &str, ambito: &str, d: NaiveDate) -> sqlx::Result<Vec<Person>>;
-    /// Persons whose surname-first key is in `[lo, hi)`, in key order (an index range
-    /// scan that stops at `limit`).
+    /// Persons whose name key — surname first, or given name first when `rev` — is in
+    /// `[lo, hi)`, in key order: an index range scan that stops at `limit`.
     async fn search_names(
         &mut self,
         ente: &str,
         ambito: &str,
         lo: &str,
         hi: &str,
-        limit: i64,
-    ) -> sqlx::Result<Vec<Person>>;
-    /// The same on the given-name-first key.
-    async fn search_names_rev(
-        &mut self,
-        ente: &str,
-        ambito: &str,
-        lo: &str,
-        hi: &str,
+        rev: bool,
         limit: i64,
     ) -> sqlx::Result<Vec<Person>>;
     async fn search_fiscal_codes(
@@ -748,42 +740,27 @@ macro_rules! impl_ops {
                 ambito: &str,
                 lo: &str,
                 hi: &str,
+                rev: bool,
                 limit: i64,
             ) -> sqlx::Result<Vec<Person>> {
-                sqlx::query_as(concat!(
+                const SURNAME_FIRST: &str = concat!(
                     person_select!("WHERE p.name_key >= $3 AND p.name_key < $4 AND p.merged_into IS NULL AND "),
                     scope!("p"),
                     " ORDER BY p.name_key, p.id LIMIT $5"
-                ))
-                .bind(ente)
-                .bind(ambito)
-                .bind(lo)
-                .bind(hi)
-                .bind(limit)
-                .fetch_all(&mut *self)
-                .await
-            }
-
-            async fn search_names_rev(
-                &mut self,
-                ente: &str,
-                ambito: &str,
-                lo: &str,
-                hi: &str,
-                limit: i64,
-            ) -> sqlx::Result<Vec<Person>> {
-                sqlx::query_as(concat!(
+                );
+                const GIVEN_FIRST: &str = concat!(
                     person_select!("WHERE p.name_key_rev >= $3 AND p.name_key_rev < $4 AND p.merged_into IS NULL AND "),
                     scope!("p"),
                     " ORDER BY p.name_key_rev, p.id LIMIT $5"
-                ))
-                .bind(ente)
-                .bind(ambito)
-                .bind(lo)
-                .bind(hi)
-                .bind(limit)
-                .fetch_all(&mut *self)
-                .await
+                );
+                sqlx::query_as(if rev { GIVEN_FIRST } else { SURNAME_FIRST })
+                    .bind(ente)
+                    .bind(ambito)
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(limit)
+                    .fetch_all(&mut *self)
+                    .await
             }
 
             async fn search_fiscal_codes(
