@@ -124,17 +124,6 @@ impl Checker {
         self.errors.push(FieldError::new(field, code, params, message));
     }
 
-    /// The value of a check, or `None` after recording its error under `field`.
-    pub fn take<T, E: std::fmt::Display>(&mut self, field: &str, r: std::result::Result<T, E>) -> Option<T> {
-        match r {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.add(field, e.to_string());
-                None
-            }
-        }
-    }
-
     /// A required text: trimmed, not empty, at most `max` characters.
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
         let v = value.trim();

@@ -194,16 +194,21 @@ where
 
 // ---- Sessions ----
 
-/// The session cookie's token, if the request has one.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name`, if the request has it.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// The session cookie's token, if the request has one.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
 }
 
 /// The `Set-Cookie` value that opens (or, with an empty token, ends) a session.

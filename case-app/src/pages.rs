@@ -6,14 +6,14 @@
 use axum::Router;
 use axum::extract::{Form, FromRequestParts, Multipart, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use mosaico_domain::AreaUtenza;
 use mosaico_domain::i18n::{Lang, escape, t};
 use serde::Deserialize;
 
-use crate::http::{CaseState, client_of, document_response, session_cookie, session_token, status_and_code};
+use crate::http::{CaseState, client_of, cookie, document_response, session_cookie, session_token, status_and_code};
 use crate::input::*;
 use crate::model::*;
 use crate::{CaseError, Created, Session, auth, today};
@@ -66,17 +66,6 @@ dl{display:grid;grid-template-columns:max-content auto;gap:3px 14px;background:#
 // ---- Language, session and errors ----
 
 const LANG_COOKIE: &str = "mosaico_lang";
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
 
 /// The page language: `?lang=` (remembered in a cookie), else the cookie, else Italian.
 #[derive(Debug, Clone, Copy)]
@@ -944,22 +933,7 @@ async fn network_create(
 }
 
 fn input_of(p: &Person) -> PersonInput {
-    PersonInput {
-        fiscal_code: Some(p.fiscal_code.clone()),
-        surname: Some(p.surname.clone()),
-        given_name: Some(p.given_name.clone()),
-        sex: Some(p.sex.clone()),
-        birth_date: Some(p.birth_date.to_string()),
-        birth_place: Some(p.birth_place.clone()),
-        citizenship: Some(p.citizenship.clone()),
-        residence_istat: Some(p.residence_istat.clone()),
-        address: Some(p.address.clone()),
-        lat: p.lat.map(|v| v.to_string()),
-        lng: p.lng.map(|v| v.to_string()),
-        household_role: p.household_role.clone(),
-        version: Some(p.version.to_string()),
-        ..PersonInput::default()
-    }
+    PersonInput { version: Some(p.version.to_string()), ..PersonInput::default().over(p) }
 }
 
 fn edit_page(l: Lang, session: &Session, id: i64, v: &PersonInput, banner: &str) -> String {
