@@ -26,6 +26,8 @@ pub struct Config {
     /// Whether session cookies carry `Secure` (default true; `mosaico demo`, which
     /// serves plain HTTP on loopback, turns it off unless set here).
     pub secure_cookies: Option<bool>,
+    /// What `mosaico ingest all` loads: source → file (a folder for `territory`).
+    pub ingest: Option<std::collections::BTreeMap<String, PathBuf>>,
 }
 
 impl Default for Config {
@@ -38,6 +40,7 @@ impl Default for Config {
             pseudonym_key_file: None,
             case_database: None,
             secure_cookies: None,
+            ingest: None,
         }
     }
 }
@@ -117,12 +120,22 @@ impl Config {
         Ok(cfg)
     }
 
-    /// The warehouse location.
+    /// The sources `mosaico ingest all` loads, from the `[ingest]` table.
+    pub fn ingest_sources(&self) -> anyhow::Result<Vec<(String, PathBuf)>> {
+        let Some(map) = self.ingest.as_ref().filter(|m| !m.is_empty()) else {
+            anyhow::bail!(
+                "no sources to ingest: list them in mosaico.toml, e.g.\n\n[ingest]\nterritory = \"data-samples/reference\"\ncrosswalk = \"data-samples/reference/istat_sezioni2011_to_nil2012.csv\"\ncensus = \"data-samples/reference/istat_censimento2011_sezioni_milano.csv\"\nregistry = \"data/sample/registry.csv\""
+            );
+        };
+        crate::ingest::ordered(&map.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>())
+    }
+
     /// The case database URL.
     pub fn case_database_url(&self) -> String {
         self.case_database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("cases.db").display()))
     }
 
+    /// The warehouse location.
     pub fn warehouse_location(&self) -> String {
         self.warehouse.clone().unwrap_or_else(|| self.data_dir.join("warehouse").display().to_string())
     }

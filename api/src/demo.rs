@@ -58,21 +58,33 @@ pub async fn prepare(cfg: &Config, sample: DemoSample) -> anyhow::Result<Warehou
     Ok(wh)
 }
 
-/// The simple load: territory tables, then the sample's sources.
-pub async fn load(
-    cfg: &Config,
-    wh: &Warehouse,
-    sample_dir: &std::path::Path,
-) -> anyhow::Result<mosaico_ingest::load::LoadSummary> {
+/// What `mosaico load` did: the territory, then each source.
+#[derive(Debug, serde::Serialize)]
+pub struct Loaded {
+    /// Rows in `areas` and `cells`.
+    pub territory: mosaico_ingest::load::TerritorySummary,
+    /// One summary per source.
+    pub sources: Vec<mosaico_ingest::pipeline::RunSummary>,
+}
+
+/// The ingest of the configured warehouse, with the configured key and reference data.
+pub fn ingest(cfg: &Config, wh: &Warehouse) -> anyhow::Result<mosaico_ingest::pipeline::Ingest> {
     let key = cfg.pseudonym_key()?;
+    let today = chrono::Utc::now().date_naive();
+    Ok(mosaico_ingest::pipeline::Ingest::new(wh.clone(), key, cfg.reference_dir(), today))
+}
+
+/// Loads a generated sample: territory tables, then the sample's sources.
+pub async fn load(cfg: &Config, wh: &Warehouse, sample_dir: &std::path::Path) -> anyhow::Result<Loaded> {
+    let ingest = ingest(cfg, wh)?;
     let reference = cfg.reference_dir();
     let territory = tokio::task::spawn_blocking(move || Territory::load(&reference)).await??;
     tracing::info!("loading the territory (areas, cells)");
-    let (cells, t) = mosaico_ingest::load::load_territory(wh, &territory).await?;
+    let (_, territory) = mosaico_ingest::load::load_territory(wh, &territory).await?;
     tracing::info!(dir = %sample_dir.display(), "loading the sources");
-    let today = chrono::Utc::now().date_naive();
-    let s = mosaico_ingest::load::load_sources(wh, sample_dir, &key, &cells, today).await?;
-    Ok(mosaico_ingest::load::LoadSummary { cells: t.cells, areas: t.areas, ..s })
+    let opts = mosaico_ingest::pipeline::Options::default();
+    let sources = mosaico_ingest::load::load_sample(&ingest, sample_dir, opts).await?;
+    Ok(Loaded { territory, sources })
 }
 
 /// Opens the case database and, if it is new, seeds the demo users and case files from

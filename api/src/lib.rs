@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod ingest;
 pub use mosaico_domain::i18n;
 pub mod map;
 mod pages;

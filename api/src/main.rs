@@ -67,6 +67,25 @@ enum Command {
         /// The folder `mosaico samples generate` wrote.
         dir: PathBuf,
     },
+    /// Validate a source file and load it into the warehouse: `mosaico ingest registry
+    /// anagrafe.csv`, or `mosaico ingest all` for every source the configuration lists.
+    ///
+    /// Sources: territory (a folder with the NIL, Municipi and comuni GeoJSON), crosswalk,
+    /// census, registry, isee, facilities, cases, interventions. Rows that fail a check go
+    /// to the `quarantine` table with their line, column and reason; each run is recorded
+    /// in `ingest_runs`.
+    Ingest {
+        /// The source, or `all`.
+        source: String,
+        /// The file (a folder for `territory`); not given with `all`.
+        path: Option<PathBuf>,
+        /// Check the file and report, without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// No progress bar or progress lines.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Run a SQL query on the warehouse.
     Sql {
         /// The query.
@@ -197,8 +216,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin { command } => admin(&cfg, command).await?,
         Command::Load { dir } => {
             let wh = Warehouse::open(&cfg.warehouse_location())?;
-            let summary = demo::load(&cfg, &wh, &dir).await?;
-            tracing::info!("{}", serde_json::to_string(&summary)?);
+            let loaded = demo::load(&cfg, &wh, &dir).await?;
+            println!("territory: {} areas, {} cells", loaded.territory.areas, loaded.territory.cells);
+            for s in &loaded.sources {
+                println!("{s}");
+            }
+        }
+        Command::Ingest { source, path, dry_run, quiet } => {
+            let wh = Warehouse::open(&cfg.warehouse_location())?;
+            let progress = if quiet {
+                mosaico_ingest::pipeline::ProgressMode::Off
+            } else {
+                mosaico_ingest::pipeline::ProgressMode::Auto
+            };
+            let opts = mosaico_ingest::pipeline::Options { dry_run, progress };
+            let items = match (source.as_str(), path) {
+                ("all", None) => cfg.ingest_sources()?,
+                ("all", Some(p)) => {
+                    anyhow::bail!("'ingest all' reads the paths from the configuration; got {}", p.display())
+                }
+                (_, None) => anyhow::bail!("give the file to ingest: mosaico ingest {source} <path>"),
+                (_, Some(p)) => vec![(source.clone(), p)],
+            };
+            let summaries = mosaico_api::ingest::run(&cfg, &wh, &items, opts).await?;
+            let mut failed = 0;
+            for s in &summaries {
+                println!("{s}");
+                if s.status == mosaico_ingest::pipeline::Status::Failed {
+                    failed += 1;
+                }
+            }
+            if failed > 0 {
+                anyhow::bail!(
+                    "{failed} source(s) had no row that passed the checks; their tables keep the previous version"
+                );
+            }
         }
         Command::Sql { query, format, out, as_of } => {
             let wh = Warehouse::open(&cfg.warehouse_location())?;

@@ -24,6 +24,7 @@ pub mod i18n;
 mod istat;
 pub mod services;
 pub mod territory;
+pub mod text;
 
 pub use area_utenza::{AreaUtenza, UnknownArea};
 pub use fiscal_code::{FiscalCode, FiscalCodeError, Sex};

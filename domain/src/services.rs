@@ -15,6 +15,9 @@ pub enum Spending {
 }
 
 impl Spending {
+    /// Every kind of spending.
+    pub const ALL: [Spending; 3] = [Spending::Services, Spending::Transfers, Spending::Facilities];
+
     pub fn code(self) -> &'static str {
         match self {
             Spending::Services => "interventi_servizi",
@@ -151,6 +154,9 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// Every unit.
+    pub const ALL: [Unit; 5] = [Unit::Hour, Unit::Day, Unit::Meal, Unit::Month, Unit::OneOff];
+
     pub fn code(self) -> &'static str {
         match self {
             Unit::Hour => "ora",

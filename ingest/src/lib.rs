@@ -15,6 +15,7 @@
 //! code, and places them on the H3 grid.
 
 pub mod load;
+pub mod pipeline;
 pub mod pseudonym;
 pub mod reference;
 pub mod samples;

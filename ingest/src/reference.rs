@@ -24,6 +24,8 @@ pub mod files {
     pub const CENSUS: &str = "istat_censimento2011_sezioni_milano.csv";
     /// Census section → NIL 2012 name.
     pub const CROSSWALK: &str = "istat_sezioni2011_to_nil2012.csv";
+    /// The ISTAT list of Italian comuni (`codice_istat`, `nome`, `sigla`, `codice_catastale`).
+    pub const COMUNI_ITALIA: &str = "comuni_italia_istat2020.csv";
     /// Current population per NIL PGT 2030.
     pub const PROFILES: &str = "milanoplatform_nil2030_profili.json";
 }

@@ -1,5 +1,5 @@
-//! The simple load: what reaches the warehouse, what never does, and what happens
-//! with bad input.
+//! Loading a whole sample: what reaches the warehouse, what never does, and what
+//! happens with a bad row.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use mosaico_ingest::load::{load_sources, load_territory};
+use mosaico_ingest::load::{load_sample, load_territory};
+use mosaico_ingest::pipeline::{self, Ingest, Status};
 use mosaico_ingest::pseudonym::PseudonymKey;
 use mosaico_ingest::reference::{Territory, files};
 use mosaico_ingest::samples::{self, Options};
@@ -29,6 +30,10 @@ fn key() -> PseudonymKey {
 
 fn today() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+}
+
+fn ingest(wh: &Warehouse) -> Ingest {
+    Ingest::new(wh.clone(), key(), reference_dir(), today())
 }
 
 struct Loaded {
@@ -51,8 +56,9 @@ async fn loaded(persons: u64) -> Loaded {
     .unwrap();
     let wh = Warehouse::open(&dir.path().join("wh").display().to_string()).unwrap();
     let territory = Territory::load(&reference_dir()).unwrap();
-    let (cells, _) = load_territory(&wh, &territory).await.unwrap();
-    load_sources(&wh, &sample, &key(), &cells, today()).await.unwrap();
+    load_territory(&wh, &territory).await.unwrap();
+    let runs = load_sample(&ingest(&wh), &sample, pipeline::Options::default()).await.unwrap();
+    assert!(runs.iter().all(|r| r.status == Status::Loaded && r.quarantined == 0), "{runs:#?}");
     Loaded { _dir: dir, sample, wh, persons: s.persons }
 }
 
@@ -148,33 +154,37 @@ async fn no_names_fiscal_codes_or_addresses_reach_the_warehouse() {
 }
 
 #[tokio::test]
-async fn a_bad_row_stops_the_load_and_the_previous_version_stays() {
+async fn a_bad_row_is_quarantined_with_its_line_column_and_reason_and_the_rest_loads() {
     let l = loaded(1_000).await;
-    let before = scalar(&l.wh, "select count(*) from population", &AsOf::Latest).await;
-    // Break the fiscal code on the fifth data line.
+    // Break the fiscal code's check character on the fifth data line (line 6).
     let path = l.sample.join(samples::files::REGISTRY);
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    lines[5] = lines[5].replacen(&lines[5][..16].to_owned(), "RSSMRA85T10A562X", 1);
+    let cf = lines[5][..16].to_owned();
+    let wrong = if cf.ends_with('X') { 'Y' } else { 'X' };
+    lines[5] = lines[5].replacen(&cf, &format!("{}{wrong}", &cf[..15]), 1);
     lines.push("".into());
     std::fs::write(&path, lines.join("\n")).unwrap();
-    let territory = Territory::load(&reference_dir()).unwrap();
-    let (cells, _) = load_territory(&l.wh, &territory).await.unwrap();
-    let err = load_sources(&l.wh, &l.sample, &key(), &cells, today()).await.unwrap_err().to_string();
-    assert!(err.contains("registry.csv"), "{err}");
-    assert!(err.contains("line 6"), "{err}");
-    assert!(err.contains("codice_fiscale"), "{err}");
-    assert!(err.contains("check character"), "{err}");
-    let versions = l.wh.versions().await.unwrap();
-    assert_eq!(versions.get("population"), Some(&0), "population was rewritten: {versions:?}");
-    assert_eq!(scalar(&l.wh, "select count(*) from population", &AsOf::Latest).await, before);
+    let run = ingest(&l.wh).run("registry", &path, pipeline::Options::default()).await.unwrap();
+    assert_eq!((run.status, run.read, run.loaded, run.quarantined), (Status::Loaded, 1_000, 999, 1), "{run:#?}");
+    assert_eq!(run.reasons.get("bad_fiscal_code"), Some(&1));
+    let q =
+        "select concat(source, ' ', file, ' line ', line, ' ', \"column\", ' ', reason, ': ', message) from quarantine";
+    let row = scalar(&l.wh, q, &AsOf::Latest).await;
+    assert!(row.starts_with("registry registry.csv line 6 codice_fiscale bad_fiscal_code: check character"), "{row}");
+    assert!(!row.contains(&cf[..15]), "the quarantine repeats the fiscal code: {row}");
+    assert_eq!(scalar(&l.wh, "select count(*) from population", &AsOf::Latest).await, "999");
+    // The run is recorded with its counts.
+    let sql = format!(
+        "select concat(status, ' ', rows_read, ' ', rows_loaded, ' ', rows_quarantined, ' ', reasons) from ingest_runs where run_id = '{}'",
+        run.run_id
+    );
+    assert_eq!(scalar(&l.wh, &sql, &AsOf::Latest).await, "loaded 1000 999 1 {\"bad_fiscal_code\":1}");
 }
 
 #[tokio::test]
 async fn a_reload_is_a_new_version_and_as_of_reads_the_old_one() {
     let l = loaded(1_000).await;
-    let territory = Territory::load(&reference_dir()).unwrap();
-    let (cells, _) = load_territory(&l.wh, &territory).await.unwrap();
     let other = l.sample.with_file_name("other");
     samples::generate(&Options {
         seed: 6,
@@ -184,7 +194,7 @@ async fn a_reload_is_a_new_version_and_as_of_reads_the_old_one() {
         out: other.clone(),
     })
     .unwrap();
-    load_sources(&l.wh, &other, &key(), &cells, today()).await.unwrap();
+    load_sample(&ingest(&l.wh), &other, pipeline::Options::default()).await.unwrap();
     assert_eq!(scalar(&l.wh, "select count(*) from population", &AsOf::Latest).await, "1200");
     assert_eq!(scalar(&l.wh, "select count(*) from population", &AsOf::Version(0)).await, "1000");
     assert_eq!(scalar(&l.wh, "select count(*) from population", &AsOf::parse("population=0").unwrap()).await, "1000");

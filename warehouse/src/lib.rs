@@ -21,6 +21,7 @@
 
 mod as_of;
 pub mod h3;
+mod run;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ use url::Url;
 
 pub use as_of::AsOf;
 pub use datafusion;
+pub use run::{Journal, Mode, Recovered, Run};
 
 /// What went wrong in the warehouse.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,25 @@ pub enum Error {
     /// The Delta log or a Parquet file could not be read or written.
     #[error("delta table: {0}")]
     Delta(#[from] deltalake::DeltaTableError),
+    /// Another run holds the journal.
+    #[error(
+        "another run is in progress: {what} (run {run_id}, process {pid} on {host}, since {since}); wait for it to end, or if it is dead on another machine, remove _mosaico/run.json from the warehouse"
+    )]
+    Busy {
+        /// Its id.
+        run_id: String,
+        /// What it loads.
+        what: String,
+        /// Its host.
+        host: String,
+        /// Its process.
+        pid: u32,
+        /// When it started.
+        since: String,
+    },
+    /// The run journal could not be read or written.
+    #[error("run journal: {0}")]
+    Journal(String),
     /// Local filesystem error.
     #[error("{path}: {source}")]
     Io {
@@ -189,27 +210,14 @@ impl Warehouse {
     /// table is created on first write; a changed schema replaces the old one).
     /// Returns the new version. If the write fails, the previous version stays current.
     pub async fn write_table(&self, name: &str, batches: Vec<RecordBatch>) -> Result<u64> {
-        let url = self.table_url(name)?;
-        let exists = match url.to_file_path() {
-            Ok(path) => {
-                std::fs::create_dir_all(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
-                path.join("_delta_log").is_dir()
-            }
-            Err(()) => true,
-        };
-        let table = if exists {
-            DeltaTable::try_from_url(url).await?
-        } else {
-            // A new table: nothing to load, the write creates it.
-            deltalake::DeltaTableBuilder::from_url(url)?.build()?
-        };
+        let table = self.open_for_write(name).await?;
         let table = table
             .write(batches)
             .with_save_mode(SaveMode::Overwrite)
             .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
             .await?;
         let version = table.version().unwrap_or(0);
-        tracing::info!(table = name, version, "wrote table");
+        tracing::debug!(table = name, version, "wrote table");
         Ok(version)
     }
 
@@ -253,8 +261,18 @@ impl Warehouse {
         for f in h3::functions() {
             ctx.register_udf(f);
         }
+        // While a run is in progress (or after one died), readers of the latest
+        // tables see them as they were before it: all of its changes or none.
+        let pinned = match as_of {
+            AsOf::Latest => self.journal().await?.map(|j| j.before).unwrap_or_default(),
+            _ => BTreeMap::new(),
+        };
         for name in &tables {
-            let table = self.load(name, as_of).await?;
+            let table = match pinned.get(name) {
+                None => self.load(name, as_of).await?,
+                Some(None) => continue,
+                Some(Some(v)) => self.load(name, &AsOf::Tables(BTreeMap::from([(name.clone(), *v)]))).await?,
+            };
             table.update_datafusion_session(&ctx.state())?;
             let provider = table.table_provider().await?;
             ctx.register_table(name.as_str(), provider)?;

@@ -108,20 +108,6 @@ fn snapshot(p: &Person) -> String {
     serde_json::to_string(p).unwrap_or_default()
 }
 
-/// Edit distance between two keys, for "similar names".
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 fn must_be_open(c: &Case) -> Result<()> {
     if c.status == "open" {
         Ok(())
@@ -376,7 +362,7 @@ impl Store {
             let pk = format!("{} {}", name_key(&p.surname), name_key(&p.given_name));
             let reason = if pk == key {
                 "same_name_and_birth_date"
-            } else if levenshtein(&pk, &key) <= 2 {
+            } else if mosaico_domain::text::edit_distance(&pk, &key) <= 2 {
                 "similar_name"
             } else {
                 continue;
@@ -1158,16 +1144,4 @@ fn unique_to_conflict(e: sqlx::Error) -> CaseError {
         );
     }
     CaseError::Database(e)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::levenshtein;
-
-    #[test]
-    fn edit_distance() {
-        assert_eq!(levenshtein("ROSSI MARIO", "ROSSI MARIO"), 0);
-        assert_eq!(levenshtein("ROSSI MARIO", "ROSI MARIO"), 1);
-        assert_eq!(levenshtein("ROSSI MARIO", "RUSSO MARIA"), 3);
-    }
 }

@@ -520,8 +520,10 @@ fn write_isee(dir: &Path, persons: &[Person], households: &mut [Household], rng:
             let value = (value * 100.0).round() / 100.0;
             households[hh].isee = Some(value);
             let year = rng.random_range(2024..=2026);
-            let issued =
-                NaiveDate::from_ymd_opt(year, rng.random_range(1..=12), rng.random_range(1..=28)).unwrap_or_default();
+            // Declarations of the current year are all in the past (before November 2026).
+            let last_month = if year == 2026 { 10 } else { 12 };
+            let issued = NaiveDate::from_ymd_opt(year, rng.random_range(1..=last_month), rng.random_range(1..=28))
+                .unwrap_or_default();
             let kind = if has_elder {
                 "sociosanitario"
             } else if has_minor {

@@ -1,0 +1,790 @@
+//! The ingest pipeline: declared sources, validated row by row, pseudonymised,
+//! placed on the grid and written to the warehouse in one run that either lands
+//! whole or not at all.
+//!
+//! ```text
+//!  file ─▶ header check ─▶ rows ─▶ column checks ─▶ duplicate keys ─▶ row function ─┬▶ table (streamed)
+//!          (missing column,        (type, range,                    (dates, amounts, │
+//!           nearest name,           fiscal code,                     territory,      └▶ quarantine
+//!           delimiter, empty)       ISTAT comune)                    pseudonyms)         (source, line,
+//!                                                                                        column, reason)
+//! ```
+//!
+//! A run writes its table, its quarantine rows and its `ingest_runs` record under
+//! one journal (see [`mosaico_warehouse::Run`]): readers see all three change at
+//! once, a killed run is rolled back by the next one, and a file already loaded
+//! (same bytes, same key, same declaration) is not loaded again.
+
+pub mod progress;
+pub mod schema;
+pub mod sources;
+mod table;
+mod text;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Int64Type, UInt64Type};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use mosaico_warehouse::{AsOf, Mode, Warehouse};
+use sha2::{Digest, Sha256};
+
+use progress::Progress;
+pub use progress::ProgressMode;
+use schema::{Reject, Value};
+use sources::{Context, RowFn, Spec};
+use table::{TableBuilder, schema as table_schema};
+use text::TextFile;
+
+use crate::pseudonym::PseudonymKey;
+use crate::territory::{CellIndexMap, CellPlace};
+use crate::{Error, Result};
+
+/// The table of quarantined rows.
+pub const QUARANTINE: &str = "quarantine";
+/// The table of run summaries.
+pub const RUNS: &str = "ingest_runs";
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The good rows are in the table.
+    Loaded,
+    /// Validated only (`--dry-run`): nothing was written.
+    DryRun,
+    /// The same file was loaded before with the same key and declaration: nothing to do.
+    Unchanged,
+    /// No row could be loaded: the table keeps its previous version; the quarantine
+    /// and the run record say why.
+    Failed,
+}
+
+impl Status {
+    fn code(self) -> &'static str {
+        match self {
+            Status::Loaded => "loaded",
+            Status::DryRun => "dry_run",
+            Status::Unchanged => "unchanged",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunSummary {
+    /// The run's id (empty for dry runs and unchanged files).
+    pub run_id: String,
+    /// The source.
+    pub source: String,
+    /// The file read.
+    pub file: PathBuf,
+    /// How it ended.
+    pub status: Status,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Data rows read.
+    pub read: u64,
+    /// Rows loaded.
+    pub loaded: u64,
+    /// Rows quarantined.
+    pub quarantined: u64,
+    /// Quarantined rows by reason.
+    pub reasons: BTreeMap<String, u64>,
+    /// Fields that were not UTF-8 and were read as Latin-1.
+    pub latin1_fields: u64,
+    /// Table → version written.
+    pub tables: BTreeMap<String, u64>,
+    /// Tables restored because an earlier run had died midway.
+    pub recovered: Vec<String>,
+    /// The first quarantined rows (line, column, reason, message), for the terminal.
+    pub examples: Vec<(u64, Option<String>, String, String)>,
+    /// Milliseconds taken.
+    pub elapsed_ms: u64,
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}: {} [{}]", self.source, self.file.display(), self.status.code())?;
+        if self.status == Status::Unchanged {
+            return writeln!(
+                f,
+                "  already loaded (sha256 {}…): nothing written",
+                &self.sha256[..12.min(self.sha256.len())]
+            );
+        }
+        write!(
+            f,
+            "  read {} · loaded {} · quarantined {}",
+            thousands(self.read),
+            thousands(self.loaded),
+            thousands(self.quarantined)
+        )?;
+        if !self.reasons.is_empty() {
+            let r: Vec<String> = self.reasons.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect();
+            write!(f, " ({})", r.join(", "))?;
+        }
+        writeln!(f)?;
+        for (line, col, reason, msg) in &self.examples {
+            let col = col.as_deref().map(|c| format!(", column '{c}'")).unwrap_or_default();
+            writeln!(f, "    line {line}{col}: {reason}: {msg}")?;
+        }
+        if self.quarantined > self.examples.len() as u64 {
+            writeln!(f, "    … all in: mosaico sql \"select * from quarantine where run_id = '{}'\"", self.run_id)?;
+        }
+        if self.latin1_fields > 0 {
+            writeln!(f, "  {} fields were not UTF-8 and were read as Latin-1", thousands(self.latin1_fields))?;
+        }
+        if !self.recovered.is_empty() {
+            writeln!(f, "  an earlier run had stopped midway: restored {}", self.recovered.join(", "))?;
+        }
+        let tables: Vec<String> = self.tables.iter().map(|(t, v)| format!("{t} v{v}")).collect();
+        if !tables.is_empty() {
+            writeln!(f, "  wrote {} · run {}", tables.join(", "), self.run_id)?;
+        }
+        write!(f, "  {:.1} s", self.elapsed_ms as f64 / 1000.0)
+    }
+}
+
+/// Options of a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Validate only; write nothing.
+    pub dry_run: bool,
+    /// Progress display.
+    pub progress: ProgressMode,
+}
+
+/// The ingest of one warehouse.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    wh: Warehouse,
+    key: PseudonymKey,
+    reference: PathBuf,
+    today: NaiveDate,
+}
+
+/// One quarantined row.
+#[derive(Debug, Clone)]
+struct Quarantined {
+    line: u64,
+    reject: Reject,
+}
+
+/// What the reading thread found.
+#[derive(Debug, Default)]
+struct Outcome {
+    read: u64,
+    loaded: u64,
+    latin1: u64,
+    quarantined: Vec<Quarantined>,
+}
+
+impl Outcome {
+    fn reasons(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for q in &self.quarantined {
+            *out.entry(q.reject.reason.to_owned()).or_default() += 1;
+        }
+        out
+    }
+}
+
+/// A query column as UTF-8 strings, whatever string type the engine chose.
+fn utf8(a: &datafusion::arrow::array::ArrayRef) -> Result<datafusion::arrow::array::StringArray> {
+    Ok(datafusion::arrow::compute::cast(a, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+/// A query column as 64-bit integers.
+fn int64(a: &datafusion::arrow::array::ArrayRef) -> Result<datafusion::arrow::array::Int64Array> {
+    Ok(datafusion::arrow::compute::cast(a, &DataType::Int64)?.as_primitive::<Int64Type>().clone())
+}
+
+/// SHA-256 of a file, hex.
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// A 128-bit hash of a row's key columns, for duplicate detection.
+fn key_hash(values: &[&str]) -> u128 {
+    let mut a = std::hash::DefaultHasher::new();
+    let mut b = std::hash::DefaultHasher::new();
+    0xA5u8.hash(&mut b);
+    for v in values {
+        v.hash(&mut a);
+        v.hash(&mut b);
+    }
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// Reads, checks and converts every row of `file`, handing full batches to `sink`.
+fn process(
+    mut file: TextFile,
+    spec: &Spec,
+    rows: &mut dyn RowFn,
+    comuni: &HashSet<String>,
+    progress: &mut Progress,
+    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let mut table = TableBuilder::new(rows.schema());
+    let key_cols: Vec<usize> = spec.key.iter().filter_map(|k| spec.position(k)).collect();
+    let mut seen: HashMap<u128, u64> = HashMap::new();
+    let is_comune = |c: &str| comuni.contains(c);
+    let mut rec = csv::ByteRecord::new();
+    while file.next(&mut rec)? {
+        let r = file.decode(&rec);
+        out.read += 1;
+        out.latin1 += u64::from(r.latin1);
+        if out.read.is_multiple_of(8192) {
+            progress.update(file.bytes.load(Ordering::Relaxed), out.read);
+        }
+        let reject = |out: &mut Outcome, reject: Reject| out.quarantined.push(Quarantined { line: r.line, reject });
+        if r.width == 1 && r.fields.iter().all(|f| f.is_empty()) {
+            out.read -= 1; // a blank line is not a row
+            continue;
+        }
+        if r.width != file.width {
+            reject(
+                &mut out,
+                Reject::row(
+                    "field_count",
+                    format!(
+                        "{} fields, the header has {}{}",
+                        r.width,
+                        file.width,
+                        if r.width < file.width { " (a truncated line?)" } else { "" }
+                    ),
+                ),
+            );
+            continue;
+        }
+        let mut values: Vec<Value<'_>> = Vec::with_capacity(spec.columns.len());
+        let mut bad = None;
+        for (col, raw) in spec.columns.iter().zip(&r.fields) {
+            match schema::check(col, raw, &is_comune) {
+                Ok(v) => values.push(v),
+                Err(e) => {
+                    bad = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = bad {
+            reject(&mut out, e);
+            continue;
+        }
+        if !key_cols.is_empty() {
+            let keys: Vec<&str> = key_cols.iter().map(|&i| r.fields[i].as_ref()).collect();
+            if let Some(first) = seen.insert(key_hash(&keys), r.line) {
+                seen.insert(key_hash(&keys), first);
+                let what = spec.key.join(", ");
+                reject(&mut out, Reject::at(spec.key[0], "duplicate_key", format!("the same {what} as line {first}")));
+                continue;
+            }
+        }
+        match rows.row(&values, &mut table) {
+            Ok(()) => {
+                out.loaded += 1;
+                if let Some(batch) = table.end_row()? {
+                    sink(batch)?;
+                }
+            }
+            Err(e) => reject(&mut out, e),
+        }
+    }
+    if let Some(batch) = table.flush()? {
+        sink(batch)?;
+    }
+    progress.update(file.size, out.read);
+    progress.done();
+    Ok(out)
+}
+
+fn quarantine_batch(run_id: &str, source: &str, file: &str, at: &str, rows: &[Quarantined]) -> Result<RecordBatch> {
+    use DataType::*;
+    let schema = table_schema(&[
+        ("run_id", Utf8, false),
+        ("source", Utf8, false),
+        ("file", Utf8, false),
+        ("line", Int64, false),
+        ("column", Utf8, true),
+        ("reason", Utf8, false),
+        ("message", Utf8, false),
+        ("quarantined_at", Utf8, false),
+    ]);
+    let mut t = TableBuilder::new(schema);
+    let mut batches = Vec::new();
+    for q in rows {
+        t.str(0, Some(run_id));
+        t.str(1, Some(source));
+        t.str(2, Some(file));
+        t.i64(3, Some(q.line as i64));
+        t.str(4, q.reject.column.as_deref());
+        t.str(5, Some(q.reject.reason));
+        t.str(6, Some(&q.reject.message));
+        t.str(7, Some(at));
+        if let Some(b) = t.end_row()? {
+            batches.push(b);
+        }
+    }
+    if let Some(b) = t.flush()? {
+        batches.push(b);
+    }
+    Ok(datafusion::arrow::compute::concat_batches(t.schema(), &batches)?)
+}
+
+/// What identifies a load for idempotence: the file's bytes, the key, the declaration.
+#[derive(Debug, Clone, PartialEq)]
+struct Fingerprint {
+    sha256: String,
+    key: String,
+    version: u32,
+}
+
+impl Ingest {
+    /// An ingest into `wh`, keying persons with `key`, reading the boundaries and the
+    /// list of comuni from `reference`; ages and "in the future" are as of `today`.
+    pub fn new(wh: Warehouse, key: PseudonymKey, reference: PathBuf, today: NaiveDate) -> Self {
+        Self { wh, key, reference, today }
+    }
+
+    /// The warehouse.
+    pub fn warehouse(&self) -> &Warehouse {
+        &self.wh
+    }
+
+    /// The ISTAT list of comuni (codes).
+    fn comuni(&self) -> Result<HashSet<String>> {
+        let path = self.reference.join(crate::reference::files::COMUNI_ITALIA);
+        let mut rdr = csv::Reader::from_path(&path).map_err(|e| Error::csv(&path, e))?;
+        let mut set = HashSet::new();
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| Error::csv(&path, e))?;
+            if let Some(code) = rec.get(0) {
+                set.insert(code.to_owned());
+            }
+        }
+        Ok(set)
+    }
+
+    /// The res-10 cells: from the warehouse's `cells` table, else computed from the
+    /// reference boundaries.
+    async fn cells(&self, as_of: &AsOf) -> Result<CellIndexMap> {
+        if self.wh.has_table("cells").await? {
+            let batches =
+                self.wh.query("select cell, comune_istat, municipio, nil_id from cells where res = 10", as_of).await?;
+            let mut map = HashMap::new();
+            for b in &batches {
+                let cell = datafusion::arrow::compute::cast(b.column(0), &DataType::UInt64)?;
+                let cell = cell.as_primitive::<UInt64Type>();
+                let comune = utf8(b.column(1))?;
+                let municipio = int64(b.column(2))?;
+                let nil = int64(b.column(3))?;
+                for i in 0..b.num_rows() {
+                    let Ok(c) = h3o::CellIndex::try_from(cell.value(i)) else { continue };
+                    let opt = |a: &datafusion::arrow::array::Int64Array| (!a.is_null(i)).then(|| a.value(i) as i32);
+                    map.insert(
+                        c,
+                        CellPlace { comune: comune.value(i).to_owned(), municipio: opt(&municipio), nil: opt(&nil) },
+                    );
+                }
+            }
+            return Ok(CellIndexMap(map));
+        }
+        let reference = self.reference.clone();
+        tokio::task::spawn_blocking(move || {
+            let territory = crate::reference::Territory::load(&reference)?;
+            crate::territory::cell_map(&territory, h3o::Resolution::Ten)
+        })
+        .await
+        .map_err(|e| Error::Source { path: self.reference.clone(), message: e.to_string() })?
+    }
+
+    async fn crosswalk(&self, path: &Path, as_of: &AsOf, dry_run: bool) -> Result<HashMap<i64, (i32, String)>> {
+        if !self.wh.has_table("census_crosswalk").await? {
+            if dry_run {
+                tracing::warn!("no census_crosswalk table yet: every section is checked as unmapped");
+                return Ok(HashMap::new());
+            }
+            return Err(Error::Source {
+                path: path.to_owned(),
+                message: "the census needs the section → NIL crosswalk: run `mosaico ingest crosswalk <file>` first"
+                    .into(),
+            });
+        }
+        let batches = self.wh.query("select section, nil2012_id, nil2012_name from census_crosswalk", as_of).await?;
+        let mut map = HashMap::new();
+        for b in &batches {
+            let (s, id, name) = (int64(b.column(0))?, int64(b.column(1))?, utf8(b.column(2))?);
+            for i in 0..b.num_rows() {
+                map.insert(s.value(i), (id.value(i) as i32, name.value(i).to_owned()));
+            }
+        }
+        Ok(map)
+    }
+
+    /// The case ids in the `cases` table, if there is one.
+    async fn case_ids(&self, as_of: &AsOf) -> Result<Option<HashSet<String>>> {
+        if !self.wh.has_table("cases").await? {
+            return Ok(None);
+        }
+        let batches = self.wh.query("select case_id from cases", as_of).await?;
+        let mut ids = HashSet::new();
+        for b in &batches {
+            let a = utf8(b.column(0))?;
+            for i in 0..b.num_rows() {
+                ids.insert(a.value(i).to_owned());
+            }
+        }
+        Ok(Some(ids))
+    }
+
+    fn nil2012(&self) -> Result<HashMap<String, (i32, String)>> {
+        let set = mosaico_domain::territory::AreaSet::from_geojson(
+            &self.reference.join(crate::reference::files::NIL_2012),
+            "IDquartiere",
+            Some("quartiere"),
+        )?;
+        Ok(set
+            .areas()
+            .iter()
+            .filter_map(|a| {
+                let id = a.id.parse::<i32>().ok()?;
+                // One name in the published file is broken ("CITT\u{FFFD}").
+                let name = a.name.replace("CITT\u{FFFD}", "CITTÀ");
+                Some((crate::reference::normalise_name(&a.name), (id, name)))
+            })
+            .collect())
+    }
+
+    async fn context(&self, source: &str, path: &Path, as_of: &AsOf, dry_run: bool) -> Result<Context> {
+        let cells = match source {
+            "registry" | "facilities" => self.cells(as_of).await?,
+            _ => CellIndexMap::default(),
+        };
+        let crosswalk = match source {
+            "census" => self.crosswalk(path, as_of, dry_run).await?,
+            _ => HashMap::new(),
+        };
+        let case_ids = match source {
+            "interventions" => self.case_ids(as_of).await?.map(Arc::new),
+            _ => None,
+        };
+        let nil2012 = if source == "crosswalk" { self.nil2012()? } else { HashMap::new() };
+        Ok(Context {
+            key: self.key.clone(),
+            cells: Arc::new(cells),
+            today: self.today,
+            crosswalk: Arc::new(crosswalk),
+            nil2012: Arc::new(nil2012),
+            case_ids,
+        })
+    }
+
+    fn fingerprint(&self, sha256: &str, spec: &Spec) -> Fingerprint {
+        // Not the key: a keyed hash of a constant, so a changed key is seen as a change.
+        let key = self.key.pseudonym("mosaico key fingerprint")[..16].to_owned();
+        Fingerprint { sha256: sha256.to_owned(), key, version: spec.version }
+    }
+
+    /// The fingerprint of the last completed load of a source.
+    async fn last_loaded(&self, source: &str) -> Result<Option<Fingerprint>> {
+        if !self.wh.has_table(RUNS).await? {
+            return Ok(None);
+        }
+        let sql = format!(
+            "select sha256, key_fingerprint, spec_version from {RUNS} where source = '{}' and status = 'loaded' order by finished_at desc limit 1",
+            source.replace('\'', "''")
+        );
+        let batches = self.wh.query(&sql, &AsOf::Latest).await?;
+        let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
+        let text = |i: usize| -> Result<String> { Ok(utf8(b.column(i))?.value(0).to_owned()) };
+        let version = int64(b.column(2))?.value(0);
+        Ok(Some(Fingerprint { sha256: text(0)?, key: text(1)?, version: version as u32 }))
+    }
+
+    /// Loads one text source from `path`.
+    pub async fn run(&self, source: &str, path: &Path, opts: Options) -> Result<RunSummary> {
+        let mut all = self.run_set(&[(source.to_owned(), path.to_owned())], opts).await?;
+        all.pop().ok_or_else(|| Error::Source { path: path.to_owned(), message: "nothing was run".into() })
+    }
+
+    /// Loads several text sources in one run: every header is checked before anything
+    /// is written, and readers see all the tables change at once. Sources are taken in
+    /// the order given (put what others refer to first: cases before interventions,
+    /// the crosswalk before the census). A source whose every row is quarantined
+    /// keeps its table's previous version; the others load.
+    pub async fn run_set(&self, items: &[(String, PathBuf)], opts: Options) -> Result<Vec<RunSummary>> {
+        let started_at = Utc::now();
+        let mut recovered = Vec::new();
+        if !opts.dry_run
+            && let Some(r) = self.wh.recover().await?
+        {
+            recovered = r.restored.iter().map(|(t, v)| format!("{t} (to v{v})")).collect();
+        }
+        let mut done = Vec::new();
+        let mut todo = Vec::new();
+        for (source, path) in items {
+            let spec = sources::spec(source).ok_or_else(|| Error::Source {
+                path: path.clone(),
+                message: format!("unknown source '{source}'; the sources are: {}", sources::TEXT_SOURCES.join(", ")),
+            })?;
+            let sha256 = sha256_file(path)?;
+            // Header problems stop the run before anything is read or written.
+            let file = TextFile::open(path, spec.delimiter, &spec.columns, spec.name)?;
+            let fingerprint = self.fingerprint(&sha256, &spec);
+            let mut summary = RunSummary {
+                run_id: String::new(),
+                source: spec.name.to_owned(),
+                file: path.clone(),
+                status: Status::DryRun,
+                sha256: sha256.clone(),
+                read: 0,
+                loaded: 0,
+                quarantined: 0,
+                reasons: BTreeMap::new(),
+                latin1_fields: 0,
+                tables: BTreeMap::new(),
+                recovered: recovered.clone(),
+                examples: Vec::new(),
+                elapsed_ms: 0,
+            };
+            if !opts.dry_run && self.last_loaded(spec.name).await?.as_ref() == Some(&fingerprint) {
+                summary.status = Status::Unchanged;
+                done.push(summary);
+                continue;
+            }
+            if !opts.dry_run {
+                summary.run_id = format!("{}-{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), spec.name, &sha256[..8]);
+            }
+            todo.push((spec, file, fingerprint, summary));
+        }
+        if todo.is_empty() {
+            return Ok(done);
+        }
+        let comuni = Arc::new(self.comuni()?);
+        let run = if opts.dry_run {
+            None
+        } else {
+            let mut tables: Vec<&str> = todo.iter().map(|(s, ..)| s.table).collect();
+            tables.extend([QUARANTINE, RUNS]);
+            let names: Vec<&str> = todo.iter().map(|(s, ..)| s.name).collect();
+            Some(self.wh.begin(&todo[0].3.run_id, &format!("ingest {}", names.join(", ")), &tables).await?)
+        };
+        // What this run has committed so far, read explicitly (readers of the latest
+        // tables are held at the versions before the run).
+        let mut written: BTreeMap<String, u64> = BTreeMap::new();
+        let mut quarantine = Vec::new();
+        let mut records = Vec::new();
+        for (spec, file, fingerprint, mut summary) in todo {
+            let started = Instant::now();
+            let as_of = if written.is_empty() { AsOf::Latest } else { AsOf::Tables(written.clone()) };
+            let outcome = match self.load_one(&spec, file, &summary.file, &comuni, &as_of, opts).await {
+                Ok(o) => o,
+                Err(e) => {
+                    if let Some(run) = run {
+                        run.abort().await?;
+                    }
+                    return Err(e);
+                }
+            };
+            let (outcome, version) = outcome;
+            match version {
+                Some(v) => {
+                    written.insert(spec.table.to_owned(), v);
+                    summary.tables.insert(spec.table.to_owned(), v);
+                    summary.status = Status::Loaded;
+                }
+                None if (outcome.loaded == 0 && outcome.read > 0) || !opts.dry_run => summary.status = Status::Failed,
+                None => {}
+            }
+            summary.read = outcome.read;
+            summary.loaded = outcome.loaded;
+            summary.quarantined = outcome.quarantined.len() as u64;
+            summary.reasons = outcome.reasons();
+            summary.latin1_fields = outcome.latin1;
+            summary.examples = outcome
+                .quarantined
+                .iter()
+                .take(5)
+                .map(|q| (q.line, q.reject.column.clone(), q.reject.reason.to_owned(), q.reject.message.clone()))
+                .collect();
+            summary.elapsed_ms = started.elapsed().as_millis() as u64;
+            if run.is_some() {
+                let now = Utc::now().to_rfc3339();
+                let file_name = summary.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                if !outcome.quarantined.is_empty() {
+                    quarantine.push(quarantine_batch(
+                        &summary.run_id,
+                        spec.name,
+                        &file_name,
+                        &now,
+                        &outcome.quarantined,
+                    )?);
+                }
+                let times = (started_at.to_rfc3339(), now);
+                records.push(self.run_record(&spec, &file_name, &fingerprint, &summary, &outcome, &times)?);
+            }
+            done.push(summary);
+        }
+        if let Some(run) = run {
+            let finished = async {
+                if !quarantine.is_empty() {
+                    self.wh.append_table(QUARANTINE, quarantine).await?;
+                }
+                self.wh.append_table(RUNS, records).await?;
+                Ok::<_, Error>(())
+            }
+            .await;
+            match finished {
+                Ok(()) => run.finish().await?,
+                Err(e) => {
+                    run.abort().await?;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Reads one file and, unless this is a dry run, streams its good rows into its
+    /// table. Returns what was read and the table's new version (`None`: nothing
+    /// committed, because this is a dry run or no row passed).
+    async fn load_one(
+        &self,
+        spec: &Spec,
+        file: TextFile,
+        path: &Path,
+        comuni: &Arc<HashSet<String>>,
+        as_of: &AsOf,
+        opts: Options,
+    ) -> Result<(Outcome, Option<u64>)> {
+        let ctx = self.context(spec.name, path, as_of, opts.dry_run).await?;
+        let mut rows = sources::row_fn(spec.name, &ctx).ok_or_else(|| Error::Source {
+            path: path.to_owned(),
+            message: format!("source '{}' has no row function", spec.name),
+        })?;
+        let out_schema = rows.schema();
+        let mut progress = Progress::new(spec.name, file.size, opts.progress);
+        let comuni = comuni.clone();
+        let joined = |e: tokio::task::JoinError| Error::Source { path: path.to_owned(), message: e.to_string() };
+        if opts.dry_run {
+            let spec = spec.clone();
+            let outcome = tokio::task::spawn_blocking(move || {
+                process(file, &spec, rows.as_mut(), &comuni, &mut progress, &mut |_| Ok(()))
+            })
+            .await
+            .map_err(joined)??;
+            return Ok((outcome, None));
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(4);
+        let spec2 = spec.clone();
+        let worker = tokio::task::spawn_blocking(move || {
+            let mut send = |b: RecordBatch| {
+                tx.blocking_send(Ok(b))
+                    .map_err(|_| Error::Source { path: PathBuf::new(), message: "the table writer stopped".into() })
+            };
+            let result = process(file, &spec2, rows.as_mut(), &comuni, &mut progress, &mut send);
+            let abort = match &result {
+                Ok(o) if o.loaded == 0 => Some("no row passed the checks".to_owned()),
+                Ok(_) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            // Ending the stream in an error commits nothing.
+            if let Some(why) = abort {
+                let _ = tx.blocking_send(Err(datafusion::error::DataFusionError::Execution(why)));
+            }
+            result
+        });
+        let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+        let stream = Box::pin(RecordBatchStreamAdapter::new(out_schema.clone(), stream));
+        let written = self.wh.write_stream(spec.table, out_schema, stream, Mode::Replace).await;
+        let outcome = worker.await.map_err(joined)??;
+        match written {
+            Ok(version) => Ok((outcome, Some(version))),
+            Err(_) if outcome.loaded == 0 => Ok((outcome, None)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_record(
+        &self,
+        spec: &Spec,
+        file: &str,
+        fp: &Fingerprint,
+        summary: &RunSummary,
+        outcome: &Outcome,
+        (started, now): &(String, String),
+    ) -> Result<RecordBatch> {
+        use DataType::*;
+        let schema = table_schema(&[
+            ("run_id", Utf8, false),
+            ("source", Utf8, false),
+            ("file", Utf8, false),
+            ("sha256", Utf8, false),
+            ("key_fingerprint", Utf8, false),
+            ("spec_version", Int32, false),
+            ("status", Utf8, false),
+            ("started_at", Utf8, false),
+            ("finished_at", Utf8, false),
+            ("rows_read", Int64, false),
+            ("rows_loaded", Int64, false),
+            ("rows_quarantined", Int64, false),
+            ("reasons", Utf8, false),
+            ("tables", Utf8, false),
+            ("latin1_fields", Int64, false),
+        ]);
+        let mut t = TableBuilder::new(schema);
+        t.str(0, Some(&summary.run_id));
+        t.str(1, Some(spec.name));
+        t.str(2, Some(file));
+        t.str(3, Some(&fp.sha256));
+        t.str(4, Some(&fp.key));
+        t.i32(5, Some(fp.version as i32));
+        t.str(6, Some(summary.status.code()));
+        t.str(7, Some(started));
+        t.str(8, Some(now));
+        t.i64(9, Some(outcome.read as i64));
+        t.i64(10, Some(outcome.loaded as i64));
+        t.i64(11, Some(outcome.quarantined.len() as i64));
+        t.str(12, Some(&serde_json::to_string(&outcome.reasons()).unwrap_or_default()));
+        t.str(13, Some(&serde_json::to_string(&summary.tables).unwrap_or_default()));
+        t.i64(14, Some(outcome.latin1 as i64));
+        t.end_row()?;
+        t.flush()?.ok_or_else(|| Error::Source { path: PathBuf::new(), message: "empty run record".into() })
+    }
+}

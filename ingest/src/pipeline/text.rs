@@ -1,0 +1,173 @@
+//! Delimited text files, streamed: header checks (missing columns with the nearest
+//! name, a wrong delimiter, an empty file), then one record at a time, decoded as
+//! UTF-8 or, where a field is not valid UTF-8, as Latin-1.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use csv::ByteRecord;
+
+use super::schema::Column;
+use crate::{Error, Result};
+
+/// Counts the bytes read, for progress.
+pub(crate) struct Counted<R> {
+    inner: R,
+    pub(crate) bytes: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A delimited file whose header matched its declared columns.
+pub(crate) struct TextFile {
+    pub(crate) path: PathBuf,
+    reader: csv::Reader<Counted<BufReader<File>>>,
+    /// Declared column → position in the file (`None`: optional and absent).
+    positions: Vec<Option<usize>>,
+    /// Fields in the header.
+    pub(crate) width: usize,
+    /// Bytes read so far.
+    pub(crate) bytes: Arc<AtomicU64>,
+    /// The file's size.
+    pub(crate) size: u64,
+}
+
+/// One record, decoded.
+pub(crate) struct Record<'r> {
+    /// Line number in the file (the header is line 1).
+    pub(crate) line: u64,
+    /// Declared column → its trimmed text (empty when absent).
+    pub(crate) fields: Vec<Cow<'r, str>>,
+    /// Fields in the record.
+    pub(crate) width: usize,
+    /// Fields that were not UTF-8 and were read as Latin-1.
+    pub(crate) latin1: u32,
+}
+
+fn decode(bytes: &[u8]) -> (Cow<'_, str>, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (Cow::Borrowed(s.trim()), false),
+        Err(_) => (Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect::<String>().trim().to_owned()), true),
+    }
+}
+
+fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "tab".to_owned(),
+        d => format!("'{}'", char::from(d)),
+    }
+}
+
+impl TextFile {
+    /// Opens a file and matches its header to the declared columns.
+    pub(crate) fn open(path: &Path, delimiter: u8, columns: &[Column], source: &str) -> Result<Self> {
+        let fail = |message: String| Error::Source { path: path.to_owned(), message };
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if size == 0 {
+            return Err(fail("the file is empty: no header and no rows".into()));
+        }
+        let bytes = Arc::new(AtomicU64::new(0));
+        let counted = Counted { inner: BufReader::with_capacity(256 * 1024, file), bytes: bytes.clone() };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(256 * 1024)
+            .from_reader(counted);
+        let mut rec = ByteRecord::new();
+        if !reader.read_byte_record(&mut rec).map_err(|e| Error::csv(path, e))? {
+            return Err(fail("the file is empty: no header and no rows".into()));
+        }
+        let header: Vec<String> = rec
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let f = if i == 0 { f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f) } else { f };
+                decode(f).0.into_owned()
+            })
+            .collect();
+        let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+        let positions: Vec<Option<usize>> = columns.iter().map(|c| find(&c.name)).collect();
+        let missing: Vec<&Column> =
+            columns.iter().zip(&positions).filter(|(c, p)| c.required && p.is_none()).map(|(c, _)| c).collect();
+        if !missing.is_empty() {
+            if header.len() == 1 && columns.len() > 1 {
+                for d in [b',', b';', b'\t', b'|'] {
+                    if d != delimiter && header[0].contains(char::from(d)) {
+                        return Err(fail(format!(
+                            "the header is one field holding {}: this file looks {}-separated, but {source} files are {}-separated",
+                            delimiter_name(d),
+                            delimiter_name(d),
+                            delimiter_name(delimiter),
+                        )));
+                    }
+                }
+            }
+            let unmatched: Vec<(usize, &String)> =
+                header.iter().enumerate().filter(|(i, _)| !positions.contains(&Some(*i))).collect();
+            let problems: Vec<String> = missing
+                .iter()
+                .map(|c| {
+                    let nearest = unmatched
+                        .iter()
+                        .map(|(i, h)| {
+                            (mosaico_domain::text::edit_distance(&h.to_lowercase(), &c.name.to_lowercase()), *i, *h)
+                        })
+                        .filter(|(d, _, _)| *d <= 2.max(c.name.chars().count() / 3))
+                        .min();
+                    match nearest {
+                        Some((_, i, h)) => {
+                            format!(
+                                "missing column '{}' (column {} is '{h}': did you mean '{}'?)",
+                                c.name,
+                                i + 1,
+                                c.name
+                            )
+                        }
+                        None => format!("missing column '{}'", c.name),
+                    }
+                })
+                .collect();
+            return Err(fail(format!(
+                "{}; a {source} file has the columns {}",
+                problems.join("; "),
+                columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        Ok(Self { path: path.to_owned(), reader, positions, width: header.len(), bytes, size })
+    }
+
+    /// Reads the next record into `buf`; `false` at the end of the file.
+    pub(crate) fn next(&mut self, buf: &mut ByteRecord) -> Result<bool> {
+        self.reader.read_byte_record(buf).map_err(|e| Error::csv(&self.path, e))
+    }
+
+    /// Decodes a record read by [`TextFile::next`].
+    pub(crate) fn decode<'r>(&self, rec: &'r ByteRecord) -> Record<'r> {
+        let mut latin1 = 0;
+        let fields = self
+            .positions
+            .iter()
+            .map(|p| match p.and_then(|i| rec.get(i)) {
+                Some(bytes) => {
+                    let (text, was_latin1) = decode(bytes);
+                    latin1 += u32::from(was_latin1);
+                    text
+                }
+                None => Cow::Borrowed(""),
+            })
+            .collect();
+        Record { line: rec.position().map_or(0, |p| p.line()), fields, width: rec.len(), latin1 }
+    }
+}
