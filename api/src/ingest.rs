@@ -12,8 +12,8 @@ use mosaico_warehouse::Warehouse;
 use crate::config::Config;
 
 /// Every source, in load order: what a source refers to comes before it.
-pub const ORDER: [&str; 8] =
-    ["territory", "crosswalk", "census", "registry", "isee", "facilities", "cases", "interventions"];
+pub const ORDER: [&str; 9] =
+    ["territory", "crosswalk", "census", "registry", "isee", "facilities", "cases", "interventions", "case_db"];
 
 /// Puts `(source, path)` pairs in load order; an unknown source is an error that
 /// names the nearest known one.
@@ -38,13 +38,18 @@ pub async fn run(
 ) -> anyhow::Result<Vec<RunSummary>> {
     let items = ordered(items)?;
     let mut out = Vec::new();
-    let (territory, text): (Vec<_>, Vec<_>) = items.into_iter().partition(|(s, _)| s == "territory");
+    let (territory, rest): (Vec<_>, Vec<_>) = items.into_iter().partition(|(s, _)| s == "territory");
+    let (databases, text): (Vec<_>, Vec<_>) = rest.into_iter().partition(|(s, _)| s == "case_db");
     for (_, dir) in territory {
         out.push(territory_run(wh, dir, opts).await?);
     }
+    let ingest = crate::demo::ingest(cfg, wh)?;
     if !text.is_empty() {
-        let ingest = crate::demo::ingest(cfg, wh)?;
         out.extend(ingest.run_set(&text, opts).await?);
+    }
+    for (_, url) in databases {
+        let url = url.to_string_lossy();
+        out.push(ingest.run_case_db(&url, opts).await?);
     }
     Ok(out)
 }

@@ -71,13 +71,15 @@ enum Command {
     /// anagrafe.csv`, or `mosaico ingest all` for every source the configuration lists.
     ///
     /// Sources: territory (a folder with the NIL, Municipi and comuni GeoJSON), crosswalk,
-    /// census, registry, isee, facilities, cases, interventions. Rows that fail a check go
+    /// census, registry, isee, facilities, cases, interventions, and case_db (the case
+    /// database's URL; the configured one if omitted; only what changed since the last
+    /// run). Rows that fail a check go
     /// to the `quarantine` table with their line, column and reason; each run is recorded
     /// in `ingest_runs`.
     Ingest {
         /// The source, or `all`.
         source: String,
-        /// The file (a folder for `territory`); not given with `all`.
+        /// The file (a folder for `territory`, a URL for `case_db`); not given with `all`.
         path: Option<PathBuf>,
         /// Check the file and report, without writing anything.
         #[arg(long)]
@@ -235,6 +237,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ("all", Some(p)) => {
                     anyhow::bail!("'ingest all' reads the paths from the configuration; got {}", p.display())
                 }
+                ("case_db", None) => vec![(source.clone(), PathBuf::from(cfg.case_database_url()))],
                 (_, None) => anyhow::bail!("give the file to ingest: mosaico ingest {source} <path>"),
                 (_, Some(p)) => vec![(source.clone(), p)],
             };

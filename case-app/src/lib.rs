@@ -31,6 +31,7 @@
 
 pub mod auth;
 mod error;
+pub mod export;
 pub mod http;
 pub mod input;
 pub mod model;

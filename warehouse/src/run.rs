@@ -325,3 +325,56 @@ impl PartitionStream for OneShot {
         })
     }
 }
+
+impl Warehouse {
+    /// Replaces the rows whose `key_col` is in `keys` with `new` (which may add rows
+    /// for new keys), in one Delta commit. The table is created if missing.
+    pub async fn upsert(
+        &self,
+        name: &str,
+        key_col: &str,
+        keys: datafusion::arrow::array::ArrayRef,
+        new: Vec<datafusion::arrow::record_batch::RecordBatch>,
+    ) -> Result<u64> {
+        use datafusion::arrow::datatypes::{Field, Schema};
+        let Some(first) = new.first() else {
+            return Err(Error::Journal(format!("nothing to upsert into '{name}'")));
+        };
+        let schema = first.schema();
+        if !self.has_table(name).await? {
+            return self.write_table(name, new).await;
+        }
+        let ctx = datafusion::prelude::SessionContext::new();
+        let table = deltalake::open_table(self.table_url(name)?).await?;
+        table.update_datafusion_session(&ctx.state())?;
+        ctx.register_table("current_rows", table.table_provider().await?)?;
+        let key_schema = Arc::new(Schema::new(vec![Field::new("k", keys.data_type().clone(), true)]));
+        let key_batch = datafusion::arrow::record_batch::RecordBatch::try_new(key_schema.clone(), vec![keys])
+            .map_err(datafusion::error::DataFusionError::from)?;
+        ctx.register_batch("changed_keys", key_batch)?;
+        let kept = ctx
+            .sql(&format!("select * from current_rows where \"{key_col}\" not in (select k from changed_keys)"))
+            .await?
+            .execute_stream()
+            .await?;
+        // The engine reads strings back as views; cast to the new rows' schema.
+        let target = schema.clone();
+        let kept = futures::StreamExt::map(kept, move |b| {
+            let b = b?;
+            let cols = target
+                .fields()
+                .iter()
+                .map(|f| {
+                    let col = b.column_by_name(f.name()).ok_or_else(|| {
+                        datafusion::error::DataFusionError::Plan(format!("column '{}' is missing", f.name()))
+                    })?;
+                    Ok(datafusion::arrow::compute::cast(col, f.data_type())?)
+                })
+                .collect::<datafusion::error::Result<Vec<_>>>()?;
+            Ok(datafusion::arrow::record_batch::RecordBatch::try_new(target.clone(), cols)?)
+        });
+        let all = futures::StreamExt::chain(kept, futures::stream::iter(new.into_iter().map(Ok)));
+        self.write_stream(name, schema.clone(), Box::pin(RecordBatchStreamAdapter::new(schema, all)), Mode::Replace)
+            .await
+    }
+}

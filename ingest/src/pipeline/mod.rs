@@ -15,6 +15,7 @@
 //! once, a killed run is rolled back by the next one, and a file already loaded
 //! (same bytes, same key, same declaration) is not loaded again.
 
+pub mod case_db;
 pub mod progress;
 pub mod schema;
 pub mod sources;
@@ -129,11 +130,10 @@ impl fmt::Display for RunSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}: {} [{}]", self.source, self.file.display(), self.status.code())?;
         if self.status == Status::Unchanged {
-            return writeln!(
-                f,
-                "  already loaded (sha256 {}…): nothing written",
-                &self.sha256[..12.min(self.sha256.len())]
-            );
+            if self.sha256.is_empty() {
+                return write!(f, "  nothing changed since the last run: nothing written");
+            }
+            return write!(f, "  already loaded (sha256 {}…): nothing written", &self.sha256[..12]);
         }
         write!(
             f,
@@ -514,10 +514,13 @@ impl Ingest {
         })
     }
 
+    /// Not the key: a keyed hash of a constant, so a changed key is seen as a change.
+    fn key_fingerprint(&self) -> String {
+        self.key.pseudonym("mosaico key fingerprint")[..16].to_owned()
+    }
+
     fn fingerprint(&self, sha256: &str, spec: &Spec) -> Fingerprint {
-        // Not the key: a keyed hash of a constant, so a changed key is seen as a change.
-        let key = self.key.pseudonym("mosaico key fingerprint")[..16].to_owned();
-        Fingerprint { sha256: sha256.to_owned(), key, version: spec.version }
+        Fingerprint { sha256: sha256.to_owned(), key: self.key_fingerprint(), version: spec.version }
     }
 
     /// The fingerprint of the last completed load of a source.
@@ -656,7 +659,7 @@ impl Ingest {
                     )?);
                 }
                 let times = (started_at.to_rfc3339(), now);
-                records.push(self.run_record(&spec, &file_name, &fingerprint, &summary, &outcome, &times)?);
+                records.push(self.run_record(&summary, &file_name, &fingerprint, &times)?);
             }
             done.push(summary);
         }
@@ -740,14 +743,12 @@ impl Ingest {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One row of `ingest_runs`.
     fn run_record(
         &self,
-        spec: &Spec,
+        summary: &RunSummary,
         file: &str,
         fp: &Fingerprint,
-        summary: &RunSummary,
-        outcome: &Outcome,
         (started, now): &(String, String),
     ) -> Result<RecordBatch> {
         use DataType::*;
@@ -770,7 +771,7 @@ impl Ingest {
         ]);
         let mut t = TableBuilder::new(schema);
         t.str(0, Some(&summary.run_id));
-        t.str(1, Some(spec.name));
+        t.str(1, Some(&summary.source));
         t.str(2, Some(file));
         t.str(3, Some(&fp.sha256));
         t.str(4, Some(&fp.key));
@@ -778,12 +779,12 @@ impl Ingest {
         t.str(6, Some(summary.status.code()));
         t.str(7, Some(started));
         t.str(8, Some(now));
-        t.i64(9, Some(outcome.read as i64));
-        t.i64(10, Some(outcome.loaded as i64));
-        t.i64(11, Some(outcome.quarantined.len() as i64));
-        t.str(12, Some(&serde_json::to_string(&outcome.reasons()).unwrap_or_default()));
+        t.i64(9, Some(summary.read as i64));
+        t.i64(10, Some(summary.loaded as i64));
+        t.i64(11, Some(summary.quarantined as i64));
+        t.str(12, Some(&serde_json::to_string(&summary.reasons).unwrap_or_default()));
         t.str(13, Some(&serde_json::to_string(&summary.tables).unwrap_or_default()));
-        t.i64(14, Some(outcome.latin1 as i64));
+        t.i64(14, Some(summary.latin1_fields as i64));
         t.end_row()?;
         t.flush()?.ok_or_else(|| Error::Source { path: PathBuf::new(), message: "empty run record".into() })
     }
