@@ -1,12 +1,9 @@
 //! `mosaico ingest`: the territory and the text sources, in the order they depend on
 //! each other.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-use mosaico_ingest::pipeline::{Options, RunSummary, Status};
-use mosaico_ingest::reference::Territory;
+use mosaico_ingest::pipeline::{Options, RunSummary};
 use mosaico_warehouse::Warehouse;
 
 use crate::config::Config;
@@ -40,10 +37,10 @@ pub async fn run(
     let mut out = Vec::new();
     let (territory, rest): (Vec<_>, Vec<_>) = items.into_iter().partition(|(s, _)| s == "territory");
     let (databases, text): (Vec<_>, Vec<_>) = rest.into_iter().partition(|(s, _)| s == "case_db");
-    for (_, dir) in territory {
-        out.push(territory_run(wh, dir, opts).await?);
-    }
     let ingest = crate::demo::ingest(cfg, wh)?;
+    for (_, dir) in territory {
+        out.push(ingest.run_territory(&dir, opts).await?);
+    }
     if !text.is_empty() {
         out.extend(ingest.run_set(&text, opts).await?);
     }
@@ -52,39 +49,4 @@ pub async fn run(
         out.push(ingest.run_case_db(&url, opts).await?);
     }
     Ok(out)
-}
-
-async fn territory_run(wh: &Warehouse, dir: PathBuf, opts: Options) -> anyhow::Result<RunSummary> {
-    let started = std::time::Instant::now();
-    let d = dir.clone();
-    let territory = tokio::task::spawn_blocking(move || Territory::load(&d)).await??;
-    let areas = (territory.nil.len() + territory.municipi.len() + territory.comuni.len()) as u64;
-    let mut summary = RunSummary {
-        run_id: String::new(),
-        source: "territory".into(),
-        file: dir,
-        status: Status::DryRun,
-        sha256: String::new(),
-        read: areas,
-        loaded: areas,
-        quarantined: 0,
-        reasons: BTreeMap::new(),
-        latin1_fields: 0,
-        tables: BTreeMap::new(),
-        recovered: Vec::new(),
-        examples: Vec::new(),
-        elapsed_ms: 0,
-    };
-    if !opts.dry_run {
-        mosaico_ingest::load::load_territory(wh, &territory).await.context("loading the territory")?;
-        let versions = wh.versions().await?;
-        for t in ["areas", "cells"] {
-            if let Some(v) = versions.get(t) {
-                summary.tables.insert(t.to_owned(), *v);
-            }
-        }
-        summary.status = Status::Loaded;
-    }
-    summary.elapsed_ms = started.elapsed().as_millis() as u64;
-    Ok(summary)
 }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use datafusion::arrow::record_batch::RecordBatch;
 use h3o::Resolution;
 use mosaico_warehouse::Warehouse;
 
@@ -24,14 +25,7 @@ pub struct TerritorySummary {
 /// Loads the boundary tables `areas` and `cells` in one run (readers see both change
 /// together), and returns the res-10 cell map.
 pub async fn load_territory(wh: &Warehouse, territory: &Territory) -> Result<(CellIndexMap, TerritorySummary)> {
-    let maps: Vec<(Resolution, CellIndexMap)> = territory::RESOLUTIONS
-        .iter()
-        .map(|&r| territory::cell_map(territory, r).map(|m| (r, m)))
-        .collect::<Result<_>>()?;
-    let refs: Vec<(Resolution, &CellIndexMap)> = maps.iter().map(|(r, m)| (*r, m)).collect();
-    let cells = territory::cells_batch(territory, &refs)?;
-    let ten = maps.iter().find(|(r, _)| *r == Resolution::Ten).map(|(_, m)| m.clone()).unwrap_or_default();
-    let areas = territory::areas_batch(territory)?;
+    let (cells, areas, ten) = territory_batches(territory)?;
     let summary = TerritorySummary { cells: cells.num_rows() as u64, areas: areas.num_rows() as u64 };
     let run_id = format!("{}-territory", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
     let run = wh.begin(&run_id, "ingest territory", &["cells", "areas"]).await?;
@@ -48,6 +42,19 @@ pub async fn load_territory(wh: &Warehouse, territory: &Territory) -> Result<(Ce
         }
     }
     Ok((ten, summary))
+}
+
+/// The `cells` and `areas` batches of a territory, and its res-10 cell map.
+pub fn territory_batches(territory: &Territory) -> Result<(RecordBatch, RecordBatch, CellIndexMap)> {
+    let maps: Vec<(Resolution, CellIndexMap)> = territory::RESOLUTIONS
+        .iter()
+        .map(|&r| territory::cell_map(territory, r).map(|m| (r, m)))
+        .collect::<Result<_>>()?;
+    let refs: Vec<(Resolution, &CellIndexMap)> = maps.iter().map(|(r, m)| (*r, m)).collect();
+    let cells = territory::cells_batch(territory, &refs)?;
+    let areas = territory::areas_batch(territory)?;
+    let ten = maps.into_iter().find(|(r, _)| *r == Resolution::Ten).map(|(_, m)| m).unwrap_or_default();
+    Ok((cells, areas, ten))
 }
 
 /// The generator's files, in the order they are loaded (cases before the

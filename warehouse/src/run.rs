@@ -270,7 +270,18 @@ impl Warehouse {
             Mode::Replace => (SaveMode::Overwrite, Some(deltalake::operations::write::SchemaMode::Overwrite)),
             Mode::Append => (SaveMode::Append, None),
         };
-        let mut write = table.write(Vec::new()).with_input_plan(plan).with_save_mode(save);
+        // Files of about 8 MiB: the writer holds the file it is writing in memory.
+        // One partition: no repartitioning between the stream and the writer, whose
+        // buffers would fill without bound when the writer is the slower side.
+        let overrides =
+            std::collections::HashMap::from([("datafusion.execution.target_partitions".to_owned(), "1".to_owned())]);
+        let session = deltalake::delta_datafusion::DeltaSessionContext::new_with_session_overrides(&overrides)?;
+        let mut write = table
+            .write(Vec::new())
+            .with_session_state(Arc::new(session.state()))
+            .with_input_plan(plan)
+            .with_save_mode(save)
+            .with_target_file_size(std::num::NonZeroU64::new(8 * 1024 * 1024));
         if let Some(m) = schema_mode {
             write = write.with_schema_mode(m);
         }

@@ -28,7 +28,7 @@ pub(crate) struct Progress {
 impl Progress {
     pub(crate) fn new(label: &str, total: u64, mode: ProgressMode) -> Self {
         let now = Instant::now();
-        Self {
+        let p = Self {
             label: label.to_owned(),
             total: total.max(1),
             tty: std::io::stderr().is_terminal(),
@@ -36,7 +36,11 @@ impl Progress {
             started: now,
             last: now,
             drawn: false,
+        };
+        if p.on && !p.tty {
+            tracing::info!(source = %p.label, bytes = total, "reading");
         }
+        p
     }
 
     /// Reports `bytes` read and `rows` done; draws at most every 200 ms on a terminal
@@ -49,6 +53,10 @@ impl Progress {
         if self.last.elapsed() < every {
             return;
         }
+        self.draw(bytes, rows);
+    }
+
+    fn draw(&mut self, bytes: u64, rows: u64) {
         self.last = Instant::now();
         let pct = (bytes.min(self.total) * 100 / self.total) as usize;
         let rate = rows as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
@@ -64,8 +72,17 @@ impl Progress {
         }
     }
 
-    /// Clears the bar.
-    pub(crate) fn done(&mut self) {
+    /// Shows the end (the full bar, or a last log line), then clears the bar.
+    pub(crate) fn done(&mut self, bytes: u64, rows: u64) {
+        if !self.on {
+            return;
+        }
+        if !self.tty {
+            let secs = self.started.elapsed().as_secs_f64();
+            tracing::info!(source = %self.label, rows, seconds = format!("{secs:.1}"), "read");
+            return;
+        }
+        self.draw(bytes, rows);
         if self.drawn {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r{}\r", " ".repeat(80));

@@ -12,7 +12,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use crate::Result;
 
 /// Rows per record batch.
-pub(crate) const BATCH_ROWS: usize = 64 * 1024;
+pub(crate) const BATCH_ROWS: usize = 16 * 1024;
 
 /// Days from 0001-01-01 to 1970-01-01.
 const EPOCH_DAYS_FROM_CE: i32 = 719_163;
