@@ -277,3 +277,21 @@ async fn the_census_without_its_crosswalk_is_refused_with_what_to_do() {
     assert!(!f.wh.has_table("census_sections").await.unwrap());
     assert!(f.wh.journal().await.unwrap().is_none(), "a refused run left its journal");
 }
+
+#[tokio::test]
+async fn a_spreadsheet_registry_loads_like_its_csv_with_sheet_row_numbers() {
+    // strutture.xlsx holds data-samples/milano-5k/facilities.csv as Excel keeps it
+    // (ISTAT codes as numbers, dates as dates), plus a bad row at sheet row 24.
+    let xlsx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/strutture.xlsx");
+    let csv = reference_dir().join("../milano-5k/facilities.csv");
+    let (a, b) = (fixture(), fixture());
+    let from_sheet = a.ingest.run("facilities", &xlsx, Options::default()).await.unwrap();
+    let from_csv = b.ingest.run("facilities", &csv, Options::default()).await.unwrap();
+    assert_eq!((from_sheet.read, from_sheet.loaded, from_sheet.quarantined), (23, 22, 1), "{from_sheet:#?}");
+    assert_eq!(from_csv.loaded, 22);
+    let (line, column, reason, message) = &from_sheet.examples[0];
+    assert_eq!((*line, column.as_deref(), reason.as_str()), (24, Some("posti"), "bad_number"));
+    assert_eq!(message, "'tanti' is not a whole number");
+    let q = "select string_agg(concat_ws('|', facility_id, name, comune_istat, capacity, daily_fee_eur, opened_on, h3_10, nil_id), ';' order by facility_id) from facilities";
+    assert_eq!(a.scalar(q).await, b.scalar(q).await);
+}

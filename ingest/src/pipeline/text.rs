@@ -1,6 +1,8 @@
 //! Delimited text files, streamed: header checks (missing columns with the nearest
 //! name, a wrong delimiter, an empty file), then one record at a time, decoded as
-//! UTF-8 or, where a field is not valid UTF-8, as Latin-1.
+//! UTF-8 or, where a field is not valid UTF-8, as Latin-1. Spreadsheets (`.xlsx`,
+//! `.xls`, `.ods`) go through the same checks from their first sheet, row numbers
+//! as the spreadsheet shows them; dates become `YYYY-MM-DD`.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -28,10 +30,45 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// A delimited file whose header matched its declared columns.
+/// Where records come from.
+enum Reader {
+    Csv(csv::Reader<Counted<BufReader<File>>>),
+    /// The rows of a sheet after its header, and the sheet row number of the next.
+    Sheet(std::vec::IntoIter<Vec<String>>, u64),
+}
+
+/// Whether a path names a spreadsheet.
+pub(crate) fn is_spreadsheet(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    matches!(ext.as_str(), "xlsx" | "xlsm" | "xls" | "ods")
+}
+
+/// A cell as text: whole numbers without `.0`, dates as `YYYY-MM-DD`.
+fn cell_text(c: &calamine::Data) -> String {
+    use calamine::Data;
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => {
+            // Excel's serial day 0 is 1899-12-30 (after its 1900 leap-year bug).
+            let days = d.as_f64().floor() as i64;
+            chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+                .and_then(|e| e.checked_add_signed(chrono::Duration::days(days)))
+                .map(|x| x.to_string())
+                .unwrap_or_default()
+        }
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+/// A delimited file or a sheet whose header matched its declared columns.
 pub(crate) struct TextFile {
     pub(crate) path: PathBuf,
-    reader: csv::Reader<Counted<BufReader<File>>>,
+    reader: Reader,
     /// Declared column → position in the file (`None`: optional and absent).
     positions: Vec<Option<usize>>,
     /// Fields in the header.
@@ -40,6 +77,64 @@ pub(crate) struct TextFile {
     pub(crate) bytes: Arc<AtomicU64>,
     /// The file's size.
     pub(crate) size: u64,
+}
+
+/// Matches a header to the declared columns: the position of each, or an error that
+/// names every missing required column with the nearest header name, and a wrong
+/// delimiter when the header is one field holding another.
+fn match_header(
+    path: &Path,
+    header: &[String],
+    columns: &[Column],
+    source: &str,
+    delimiter: Option<u8>,
+) -> Result<Vec<Option<usize>>> {
+    let fail = |message: String| Error::Source { path: path.to_owned(), message };
+    let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let positions: Vec<Option<usize>> = columns.iter().map(|c| find(&c.name)).collect();
+    let missing: Vec<&Column> =
+        columns.iter().zip(&positions).filter(|(c, p)| c.required && p.is_none()).map(|(c, _)| c).collect();
+    if missing.is_empty() {
+        return Ok(positions);
+    }
+    if let Some(delimiter) = delimiter
+        && header.len() == 1
+        && columns.len() > 1
+    {
+        for d in [b',', b';', b'\t', b'|'] {
+            if d != delimiter && header[0].contains(char::from(d)) {
+                return Err(fail(format!(
+                    "the header is one field holding {}: this file looks {}-separated, but {source} files are {}-separated",
+                    delimiter_name(d),
+                    delimiter_name(d),
+                    delimiter_name(delimiter),
+                )));
+            }
+        }
+    }
+    let unmatched: Vec<(usize, &String)> =
+        header.iter().enumerate().filter(|(i, _)| !positions.contains(&Some(*i))).collect();
+    let problems: Vec<String> = missing
+        .iter()
+        .map(|c| {
+            let nearest = unmatched
+                .iter()
+                .map(|(i, h)| (mosaico_domain::text::edit_distance(&h.to_lowercase(), &c.name.to_lowercase()), *i, *h))
+                .filter(|(d, _, _)| *d <= 2.max(c.name.chars().count() / 3))
+                .min();
+            match nearest {
+                Some((_, i, h)) => {
+                    format!("missing column '{}' (column {} is '{h}': did you mean '{}'?)", c.name, i + 1, c.name)
+                }
+                None => format!("missing column '{}'", c.name),
+            }
+        })
+        .collect();
+    Err(fail(format!(
+        "{}; a {source} file has the columns {}",
+        problems.join("; "),
+        columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+    )))
 }
 
 /// One record, decoded.
@@ -71,6 +166,9 @@ fn delimiter_name(d: u8) -> String {
 impl TextFile {
     /// Opens a file and matches its header to the declared columns.
     pub(crate) fn open(path: &Path, delimiter: u8, columns: &[Column], source: &str) -> Result<Self> {
+        if is_spreadsheet(path) {
+            return Self::open_sheet(path, columns, source);
+        }
         let fail = |message: String| Error::Source { path: path.to_owned(), message };
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -97,60 +195,68 @@ impl TextFile {
                 decode(f).0.into_owned()
             })
             .collect();
-        let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-        let positions: Vec<Option<usize>> = columns.iter().map(|c| find(&c.name)).collect();
-        let missing: Vec<&Column> =
-            columns.iter().zip(&positions).filter(|(c, p)| c.required && p.is_none()).map(|(c, _)| c).collect();
-        if !missing.is_empty() {
-            if header.len() == 1 && columns.len() > 1 {
-                for d in [b',', b';', b'\t', b'|'] {
-                    if d != delimiter && header[0].contains(char::from(d)) {
-                        return Err(fail(format!(
-                            "the header is one field holding {}: this file looks {}-separated, but {source} files are {}-separated",
-                            delimiter_name(d),
-                            delimiter_name(d),
-                            delimiter_name(delimiter),
-                        )));
-                    }
-                }
-            }
-            let unmatched: Vec<(usize, &String)> =
-                header.iter().enumerate().filter(|(i, _)| !positions.contains(&Some(*i))).collect();
-            let problems: Vec<String> = missing
-                .iter()
-                .map(|c| {
-                    let nearest = unmatched
-                        .iter()
-                        .map(|(i, h)| {
-                            (mosaico_domain::text::edit_distance(&h.to_lowercase(), &c.name.to_lowercase()), *i, *h)
-                        })
-                        .filter(|(d, _, _)| *d <= 2.max(c.name.chars().count() / 3))
-                        .min();
-                    match nearest {
-                        Some((_, i, h)) => {
-                            format!(
-                                "missing column '{}' (column {} is '{h}': did you mean '{}'?)",
-                                c.name,
-                                i + 1,
-                                c.name
-                            )
-                        }
-                        None => format!("missing column '{}'", c.name),
-                    }
-                })
-                .collect();
-            return Err(fail(format!(
-                "{}; a {source} file has the columns {}",
-                problems.join("; "),
-                columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
-            )));
-        }
-        Ok(Self { path: path.to_owned(), reader, positions, width: header.len(), bytes, size })
+        let positions = match_header(path, &header, columns, source, Some(delimiter))?;
+        Ok(Self { path: path.to_owned(), reader: Reader::Csv(reader), positions, width: header.len(), bytes, size })
+    }
+
+    /// Opens the first sheet of a spreadsheet (read whole: registries kept as
+    /// spreadsheets are small).
+    fn open_sheet(path: &Path, columns: &[Column], source: &str) -> Result<Self> {
+        use calamine::Reader as _;
+        let fail = |message: String| Error::Source { path: path.to_owned(), message };
+        let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        let mut book =
+            calamine::open_workbook_auto(path).map_err(|e| fail(format!("not a readable spreadsheet: {e}")))?;
+        let range = book
+            .worksheet_range_at(0)
+            .ok_or_else(|| fail("the spreadsheet has no sheet".into()))?
+            .map_err(|e| fail(format!("cannot read the first sheet: {e}")))?;
+        let first_row = u64::from(range.start().map_or(0, |(r, _)| r)) + 1;
+        let mut rows = range.rows().map(|r| r.iter().map(cell_text).collect::<Vec<String>>());
+        let header: Vec<String> = rows
+            .next()
+            .ok_or_else(|| fail("the first sheet is empty: no header and no rows".into()))?
+            .into_iter()
+            .map(|h| h.trim().to_owned())
+            .collect();
+        let positions = match_header(path, &header, columns, source, None)?;
+        let rest: Vec<Vec<String>> = rows.collect();
+        let bytes = Arc::new(AtomicU64::new(0));
+        Ok(Self {
+            path: path.to_owned(),
+            reader: Reader::Sheet(rest.into_iter(), first_row + 1),
+            positions,
+            width: header.len(),
+            bytes,
+            size,
+        })
     }
 
     /// Reads the next record into `buf`; `false` at the end of the file.
     pub(crate) fn next(&mut self, buf: &mut ByteRecord) -> Result<bool> {
-        self.reader.read_byte_record(buf).map_err(|e| Error::csv(&self.path, e))
+        match &mut self.reader {
+            Reader::Csv(r) => r.read_byte_record(buf).map_err(|e| Error::csv(&self.path, e)),
+            Reader::Sheet(rows, line) => {
+                let Some(row) = rows.next() else {
+                    self.bytes.store(self.size, Ordering::Relaxed);
+                    return Ok(false);
+                };
+                buf.clear();
+                // Trailing empty cells are not missing fields.
+                let width = row.len().max(self.width);
+                for i in 0..width {
+                    buf.push_field(row.get(i).map_or("", String::as_str).as_bytes());
+                }
+                if width > self.width && row[self.width..].iter().all(String::is_empty) {
+                    buf.truncate(self.width);
+                }
+                let mut pos = csv::Position::new();
+                pos.set_line(*line);
+                buf.set_position(Some(pos));
+                *line += 1;
+                Ok(true)
+            }
+        }
     }
 
     /// Decodes a record read by [`TextFile::next`].
