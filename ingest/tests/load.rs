@@ -126,8 +126,26 @@ async fn no_names_fiscal_codes_or_addresses_reach_the_warehouse() {
         forbidden.insert(format!("{} {}", &rec[surname], &rec[name]));
         forbidden.insert(rec[address].to_owned());
     }
+    // Rejected rows too: a wrong check character, a birth date that disagrees with the
+    // code, an unknown comune. Their messages must not repeat what they reject.
+    let path = l.sample.join(samples::files::REGISTRY);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let cf = lines[1][..16].to_owned();
+    let wrong = if cf.ends_with('X') { 'Y' } else { 'X' };
+    lines[1] = lines[1].replacen(&cf, &format!("{}{wrong}", &cf[..15]), 1);
+    lines[2] =
+        if lines[2].contains(",M,") { lines[2].replacen(",M,", ",F,", 1) } else { lines[2].replacen(",F,", ",M,", 1) };
+    let last = lines[3].rfind(',').unwrap();
+    lines[3] = format!("{},999999", &lines[3][..last]);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let run = ingest(&l.wh).run("registry", &path, pipeline::Options::default()).await.unwrap();
+    assert_eq!(run.quarantined, 3, "{run:#?}");
+    assert_eq!(run.reasons.keys().collect::<Vec<_>>(), ["bad_fiscal_code", "fiscal_code_mismatch", "unknown_comune"]);
     let mut scanned = 0usize;
-    for table in l.wh.tables().await.unwrap() {
+    let tables = l.wh.tables().await.unwrap();
+    assert!(tables.contains(&"quarantine".to_owned()) && tables.contains(&"ingest_runs".to_owned()), "{tables:?}");
+    for table in tables {
         let batches = l.wh.query(&format!("select * from {table}"), &AsOf::Latest).await.unwrap();
         for b in &batches {
             for (f, c) in b.schema().fields().iter().zip(b.columns()) {

@@ -246,7 +246,7 @@ fn census_columns() -> Vec<Column> {
 /// The row function of a text source.
 pub(crate) fn row_fn(name: &str, ctx: &Context) -> Option<Box<dyn RowFn>> {
     Some(match name {
-        "registry" => Box::new(Registry { ctx: ctx.clone() }),
+        "registry" => Box::new(Registry { ctx: ctx.clone(), last_household: (String::new(), String::new()) }),
         "isee" => Box::new(Isee { ctx: ctx.clone() }),
         "facilities" => Box::new(Facilities { ctx: ctx.clone() }),
         "cases" => Box::new(Cases { ctx: ctx.clone() }),
@@ -338,6 +338,8 @@ pub fn population_schema() -> SchemaRef {
 
 struct Registry {
     ctx: Context,
+    /// The last household id and its pseudonym: members of a household come together.
+    last_household: (String, String),
 }
 
 impl RowFn for Registry {
@@ -372,8 +374,11 @@ impl RowFn for Registry {
         }
         let home = place(&self.ctx.cells, &v[10], &v[11], "latitudine")?;
         let household = v[7].text().unwrap_or_default();
+        if self.last_household.0 != household {
+            self.last_household = (household.to_owned(), self.ctx.key.pseudonym(household));
+        }
         t.str(0, Some(&self.ctx.key.pseudonym(code.as_str())));
-        t.str(1, Some(&self.ctx.key.pseudonym(household)));
+        t.str(1, Some(&self.last_household.1));
         t.str(2, Some(sex));
         t.i32(3, Some(born.year()));
         t.i32(4, Some(age));
