@@ -81,6 +81,27 @@ async fn incremental(url: &str) {
     let marks =
         scalar(&wh, "select count(distinct watermark) from ingest_watermarks where \"table\" = 'persons'").await;
     assert_eq!(marks, "2");
+
+    // No fiscal code, name or address of the case database reached the warehouse.
+    for table in wh.tables().await.unwrap() {
+        for b in wh.query(&format!("select * from {table}"), &AsOf::Latest).await.unwrap() {
+            for (f, c) in b.schema().fields().iter().zip(b.columns()) {
+                if !matches!(f.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) {
+                    continue;
+                }
+                let s = cast(c, &DataType::Utf8).unwrap();
+                for v in s.as_string::<i32>().iter().flatten() {
+                    let code = v.len() == 16 && mosaico_domain::FiscalCode::parse(v).is_ok();
+                    assert!(!code, "{table}.{}: {v} is a fiscal code", f.name());
+                    assert!(
+                        !v.contains("Nuovi") && !v.contains("Arrivo") && !v.contains("Via Padova"),
+                        "{table}.{}: {v}",
+                        f.name()
+                    );
+                }
+            }
+        }
+    }
     store.close().await;
 }
 
