@@ -206,7 +206,7 @@ pub fn check<'r>(col: &Column, raw: &'r str, comuni: &dyn Fn(&str) -> bool) -> R
             Ok(Value::Num(v))
         }
         Kind::Date => {
-            let d = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            let d = parse_date(raw)
                 .map_err(|_| Reject::at(name, "bad_date", format!("{} is not a date (YYYY-MM-DD)", shown(col, raw))))?;
             let (lo, hi) = date_bounds();
             if d < lo || d > hi {
@@ -243,6 +243,18 @@ pub fn check<'r>(col: &Column, raw: &'r str, comuni: &dyn Fn(&str) -> bool) -> R
     }
 }
 
+/// `YYYY-MM-DD`, without chrono's general format parser (this runs once per date per row).
+fn parse_date(raw: &str) -> Result<NaiveDate, ()> {
+    let b = raw.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(());
+    }
+    let num = |r: std::ops::Range<usize>| -> Result<u32, ()> {
+        b[r].iter().try_fold(0u32, |acc, &c| if c.is_ascii_digit() { Ok(acc * 10 + u32::from(c - b'0')) } else { Err(()) })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?).ok_or(())
+}
+
 /// `12`, `-3`, or an integral decimal like `1.0`.
 fn parse_int(raw: &str) -> Option<i64> {
     raw.parse::<i64>().ok().or_else(|| {
@@ -271,6 +283,9 @@ mod tests {
         let date = Column::opt("data", Kind::Date);
         assert_eq!(check(&date, "", &any), Ok(Value::Null));
         assert_eq!(check(&date, "2026-02-30", &any).unwrap_err().reason, "bad_date");
+        assert_eq!(check(&date, "2026-2-3", &any).unwrap_err().reason, "bad_date");
+        assert_eq!(check(&date, "2026-+2-03", &any).unwrap_err().reason, "bad_date");
+        assert_eq!(check(&date, "2024-02-29", &any), Ok(Value::Date(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap())));
         assert_eq!(check(&date, "1850-01-01", &any).unwrap_err().reason, "out_of_range");
         let cf = Column::req("codice_fiscale", Kind::FiscalCode).personal();
         let bad = check(&cf, "RSSMRA80A01F205Y", &any).unwrap_err();
