@@ -42,7 +42,7 @@ use sha2::{Digest, Sha256};
 use progress::Progress;
 pub use progress::ProgressMode;
 use schema::{Reject, Value};
-use sources::{Context, Spec};
+use sources::{Context, RowFn, Spec};
 use table::{TableBuilder, schema as table_schema};
 use text::TextFile;
 
@@ -248,154 +248,88 @@ fn key_hash(values: &[&str]) -> u64 {
     h.finish()
 }
 
-/// Records per chunk handed to a worker.
-const CHUNK: usize = 4096;
-
-/// Where full batches go: the table writer, or nowhere in a dry run.
-type Sink = Option<tokio::sync::mpsc::Sender<datafusion::error::Result<RecordBatch>>>;
-
-fn send(sink: &Sink, batch: RecordBatch) -> Result<()> {
-    match sink {
-        Some(tx) => tx
-            .blocking_send(Ok(batch))
-            .map_err(|_| Error::Source { path: PathBuf::new(), message: "the table writer stopped".into() }),
-        None => Ok(()),
-    }
-}
-
-/// Reads every row of `file` and hands chunks to workers (one per core) that check and
-/// convert them, sending full batches to `sink`. The reader counts rows and catches
-/// duplicate keys (on the keys' text, first occurrence wins); the workers do the rest.
+/// Reads, checks and converts every row of `file`, handing full batches to `sink`.
 fn process(
     mut file: TextFile,
     spec: &Spec,
-    ctx: &Context,
+    rows: &mut dyn RowFn,
     comuni: &HashSet<String>,
     progress: &mut Progress,
-    sink: Sink,
+    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<Outcome> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
-    let layout = file.layout();
+    let mut out = Outcome::default();
+    let mut table = TableBuilder::new(rows.schema());
     let key_cols: Vec<usize> = spec.key.iter().filter_map(|k| spec.position(k)).collect();
-    std::thread::scope(|scope| {
-        let mut senders = Vec::with_capacity(workers);
-        let mut handles = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<csv::ByteRecord>>(2);
-            senders.push(tx);
-            let (layout, sink) = (&layout, sink.clone());
-            handles.push(scope.spawn(move || -> Result<Outcome> {
-                let mut rows = sources::row_fn(spec.name, ctx).ok_or_else(|| Error::Source {
-                    path: PathBuf::new(),
-                    message: format!("source '{}' has no row function", spec.name),
-                })?;
-                let mut table = TableBuilder::new(rows.schema());
-                let mut out = Outcome::default();
-                let is_comune = |c: &str| comuni.contains(c);
-                for chunk in rx {
-                    for rec in &chunk {
-                        let r = layout.decode(rec);
-                        out.latin1 += u64::from(r.latin1);
-                        let reject = |out: &mut Outcome, reject: Reject| {
-                            out.quarantined.push(Quarantined { line: r.line, reject })
-                        };
-                        if r.width != layout.width {
-                            let cut = if r.width < layout.width { " (a truncated line?)" } else { "" };
-                            let msg = format!("{} fields, the header has {}{cut}", r.width, layout.width);
-                            reject(&mut out, Reject::row("field_count", msg));
-                            continue;
-                        }
-                        let mut values: Vec<Value<'_>> = Vec::with_capacity(spec.columns.len());
-                        let mut bad = None;
-                        for (col, raw) in spec.columns.iter().zip(&r.fields) {
-                            match schema::check(col, raw, &is_comune) {
-                                Ok(v) => values.push(v),
-                                Err(e) => {
-                                    bad = Some(e);
-                                    break;
-                                }
-                            }
-                        }
-                        if let Some(e) = bad {
-                            reject(&mut out, e);
-                            continue;
-                        }
-                        match rows.row(&values, &mut table) {
-                            Ok(()) => {
-                                out.loaded += 1;
-                                if let Some(batch) = table.end_row()? {
-                                    send(&sink, batch)?;
-                                }
-                            }
-                            Err(e) => reject(&mut out, e),
-                        }
-                    }
-                }
-                if let Some(batch) = table.flush()? {
-                    send(&sink, batch)?;
-                }
-                Ok(out)
-            }));
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    let is_comune = |c: &str| comuni.contains(c);
+    let mut rec = csv::ByteRecord::new();
+    while file.next(&mut rec)? {
+        let r = file.decode(&rec);
+        out.read += 1;
+        out.latin1 += u64::from(r.latin1);
+        if out.read.is_multiple_of(8192) {
+            progress.update(file.bytes.load(Ordering::Relaxed), out.read);
         }
-        // The reader: rows, blank lines, duplicate keys, chunks.
-        let read = (|| -> Result<Outcome> {
-            let mut out = Outcome::default();
-            let mut seen: HashMap<u64, u32> = HashMap::new();
-            let mut chunk = Vec::with_capacity(CHUNK);
-            let mut next_worker = 0;
-            loop {
-                let mut rec = csv::ByteRecord::new();
-                if !file.next(&mut rec)? {
+        let reject = |out: &mut Outcome, reject: Reject| out.quarantined.push(Quarantined { line: r.line, reject });
+        if r.width == 1 && r.fields.iter().all(|f| f.is_empty()) {
+            out.read -= 1; // a blank line is not a row
+            continue;
+        }
+        if r.width != file.width {
+            reject(
+                &mut out,
+                Reject::row(
+                    "field_count",
+                    format!(
+                        "{} fields, the header has {}{}",
+                        r.width,
+                        file.width,
+                        if r.width < file.width { " (a truncated line?)" } else { "" }
+                    ),
+                ),
+            );
+            continue;
+        }
+        let mut values: Vec<Value<'_>> = Vec::with_capacity(spec.columns.len());
+        let mut bad = None;
+        for (col, raw) in spec.columns.iter().zip(&r.fields) {
+            match schema::check(col, raw, &is_comune) {
+                Ok(v) => values.push(v),
+                Err(e) => {
+                    bad = Some(e);
                     break;
                 }
-                if rec.len() == 1 && rec.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
-                    continue; // a blank line is not a row
-                }
-                out.read += 1;
-                if out.read.is_multiple_of(8192) {
-                    progress.update(file.bytes.load(Ordering::Relaxed), out.read);
-                }
-                if !key_cols.is_empty() && rec.len() == layout.width {
-                    let r = layout.decode(&rec);
-                    let keys: Vec<&str> = key_cols.iter().map(|&i| r.fields[i].as_ref()).collect();
-                    let line = u32::try_from(r.line).unwrap_or(u32::MAX);
-                    let hash = key_hash(&keys);
-                    if let Some(&first) = seen.get(&hash) {
-                        let what = spec.key.join(", ");
-                        let reject =
-                            Reject::at(spec.key[0], "duplicate_key", format!("the same {what} as line {first}"));
-                        out.quarantined.push(Quarantined { line: r.line, reject });
-                        continue;
-                    }
-                    seen.insert(hash, line);
-                }
-                chunk.push(rec);
-                if chunk.len() == CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                    if senders[next_worker].send(full).is_err() {
-                        break; // that worker stopped: its error says why
-                    }
-                    next_worker = (next_worker + 1) % workers;
-                }
             }
-            if !chunk.is_empty() {
-                let _ = senders[next_worker].send(chunk);
-            }
-            Ok(out)
-        })();
-        drop(senders);
-        let mut out = read?;
-        for h in handles {
-            let w =
-                h.join().map_err(|_| Error::Source { path: PathBuf::new(), message: "a worker panicked".into() })??;
-            out.loaded += w.loaded;
-            out.latin1 += w.latin1;
-            out.quarantined.extend(w.quarantined);
         }
-        out.quarantined.sort_by_key(|q| q.line);
-        progress.done(file.size, out.read);
-        Ok(out)
-    })
+        if let Some(e) = bad {
+            reject(&mut out, e);
+            continue;
+        }
+        if !key_cols.is_empty() {
+            let keys: Vec<&str> = key_cols.iter().map(|&i| r.fields[i].as_ref()).collect();
+            let line = u32::try_from(r.line).unwrap_or(u32::MAX);
+            if let Some(first) = seen.insert(key_hash(&keys), line) {
+                seen.insert(key_hash(&keys), first);
+                let what = spec.key.join(", ");
+                reject(&mut out, Reject::at(spec.key[0], "duplicate_key", format!("the same {what} as line {first}")));
+                continue;
+            }
+        }
+        match rows.row(&values, &mut table) {
+            Ok(()) => {
+                out.loaded += 1;
+                if let Some(batch) = table.end_row()? {
+                    sink(batch)?;
+                }
+            }
+            Err(e) => reject(&mut out, e),
+        }
+    }
+    if let Some(batch) = table.flush()? {
+        sink(batch)?;
+    }
+    progress.done(file.size, out.read);
+    Ok(out)
 }
 
 fn quarantine_batch(run_id: &str, source: &str, file: &str, at: &str, rows: &[Quarantined]) -> Result<RecordBatch> {
@@ -832,26 +766,31 @@ impl Ingest {
         opts: Options,
     ) -> Result<(Outcome, Option<u64>)> {
         let ctx = self.context(spec.name, path, as_of, opts.dry_run).await?;
-        let out_schema = sources::row_fn(spec.name, &ctx)
-            .ok_or_else(|| Error::Source {
-                path: path.to_owned(),
-                message: format!("source '{}' has no row function", spec.name),
-            })?
-            .schema();
+        let mut rows = sources::row_fn(spec.name, &ctx).ok_or_else(|| Error::Source {
+            path: path.to_owned(),
+            message: format!("source '{}' has no row function", spec.name),
+        })?;
+        let out_schema = rows.schema();
         let mut progress = Progress::new(spec.name, file.size, opts.progress);
         let comuni = comuni.clone();
         let joined = |e: tokio::task::JoinError| Error::Source { path: path.to_owned(), message: e.to_string() };
         if opts.dry_run {
             let spec = spec.clone();
-            let outcome = tokio::task::spawn_blocking(move || process(file, &spec, &ctx, &comuni, &mut progress, None))
-                .await
-                .map_err(joined)??;
+            let outcome = tokio::task::spawn_blocking(move || {
+                process(file, &spec, rows.as_mut(), &comuni, &mut progress, &mut |_| Ok(()))
+            })
+            .await
+            .map_err(joined)??;
             return Ok((outcome, None));
         }
         let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
         let spec2 = spec.clone();
         let worker = tokio::task::spawn_blocking(move || {
-            let result = process(file, &spec2, &ctx, &comuni, &mut progress, Some(tx.clone()));
+            let mut send = |b: RecordBatch| {
+                tx.blocking_send(Ok(b))
+                    .map_err(|_| Error::Source { path: PathBuf::new(), message: "the table writer stopped".into() })
+            };
+            let result = process(file, &spec2, rows.as_mut(), &comuni, &mut progress, &mut send);
             let abort = match &result {
                 Ok(o) if o.loaded == 0 => Some("no row passed the checks".to_owned()),
                 Ok(_) => None,

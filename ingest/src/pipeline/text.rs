@@ -259,21 +259,6 @@ impl TextFile {
         }
     }
 
-    /// How records map to the declared columns, for workers on other threads.
-    pub(crate) fn layout(&self) -> Layout {
-        Layout { positions: self.positions.clone(), width: self.width }
-    }
-}
-
-/// Declared column → position in a record, and the header's width.
-#[derive(Debug, Clone)]
-pub(crate) struct Layout {
-    positions: Vec<Option<usize>>,
-    /// Fields in the header.
-    pub(crate) width: usize,
-}
-
-impl Layout {
     /// Decodes a record read by [`TextFile::next`].
     pub(crate) fn decode<'r>(&self, rec: &'r ByteRecord) -> Record<'r> {
         let mut latin1 = 0;
