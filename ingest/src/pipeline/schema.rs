@@ -250,7 +250,8 @@ fn parse_date(raw: &str) -> Result<NaiveDate, ()> {
         return Err(());
     }
     let num = |r: std::ops::Range<usize>| -> Result<u32, ()> {
-        b[r].iter().try_fold(0u32, |acc, &c| if c.is_ascii_digit() { Ok(acc * 10 + u32::from(c - b'0')) } else { Err(()) })
+        b[r].iter()
+            .try_fold(0u32, |acc, &c| if c.is_ascii_digit() { Ok(acc * 10 + u32::from(c - b'0')) } else { Err(()) })
     };
     NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?).ok_or(())
 }
