@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use mosaico_ingest::reference::Territory;
 use mosaico_ingest::samples::{self, Summary};
 use mosaico_warehouse::Warehouse;
 
@@ -61,8 +60,8 @@ pub async fn prepare(cfg: &Config, sample: DemoSample) -> anyhow::Result<Warehou
 /// What `mosaico load` did: the territory, then each source.
 #[derive(Debug, serde::Serialize)]
 pub struct Loaded {
-    /// Rows in `areas` and `cells`.
-    pub territory: mosaico_ingest::load::TerritorySummary,
+    /// The territory (`areas` and `cells`).
+    pub territory: mosaico_ingest::pipeline::RunSummary,
     /// One summary per source.
     pub sources: Vec<mosaico_ingest::pipeline::RunSummary>,
 }
@@ -77,12 +76,10 @@ pub fn ingest(cfg: &Config, wh: &Warehouse) -> anyhow::Result<mosaico_ingest::pi
 /// Loads a generated sample: territory tables, then the sample's sources.
 pub async fn load(cfg: &Config, wh: &Warehouse, sample_dir: &std::path::Path) -> anyhow::Result<Loaded> {
     let ingest = ingest(cfg, wh)?;
-    let reference = cfg.reference_dir();
-    let territory = tokio::task::spawn_blocking(move || Territory::load(&reference)).await??;
-    tracing::info!("loading the territory (areas, cells)");
-    let (_, territory) = mosaico_ingest::load::load_territory(wh, &territory).await?;
-    tracing::info!(dir = %sample_dir.display(), "loading the sources");
     let opts = mosaico_ingest::pipeline::Options::default();
+    tracing::info!("loading the territory (areas, cells)");
+    let territory = ingest.run_territory(&cfg.reference_dir(), opts).await?;
+    tracing::info!(dir = %sample_dir.display(), "loading the sources");
     let sources = mosaico_ingest::load::load_sample(&ingest, sample_dir, opts).await?;
     Ok(Loaded { territory, sources })
 }

@@ -12,13 +12,23 @@ use crate::config::Config;
 pub const ORDER: [&str; 9] =
     ["territory", "crosswalk", "census", "registry", "isee", "facilities", "cases", "interventions", "case_db"];
 
+/// What a source is, in a line.
+pub fn about(source: &str) -> &'static str {
+    match source {
+        "territory" => "NIL, Municipi and comuni boundaries (a folder of GeoJSON)",
+        "case_db" => "the case database, what changed since the last run (a sqlite:// or postgres:// URL)",
+        s => mosaico_ingest::pipeline::sources::spec(s).map_or("", |spec| spec.about),
+    }
+}
+
 /// Puts `(source, path)` pairs in load order; an unknown source is an error that
 /// names the nearest known one.
 pub fn ordered(items: &[(String, PathBuf)]) -> anyhow::Result<Vec<(String, PathBuf)>> {
     for (s, _) in items {
         if !ORDER.contains(&s.as_str()) {
             let nearest = ORDER.iter().min_by_key(|o| mosaico_domain::text::edit_distance(o, s)).unwrap_or(&"");
-            anyhow::bail!("unknown source '{s}' (did you mean '{nearest}'?); the sources are: {}", ORDER.join(", "));
+            let list: Vec<String> = ORDER.iter().map(|o| format!("  {o:<14} {}", about(o))).collect();
+            anyhow::bail!("unknown source '{s}' (did you mean '{nearest}'?); the sources are:\n{}", list.join("\n"));
         }
     }
     let mut out = items.to_vec();

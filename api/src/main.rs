@@ -219,7 +219,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Load { dir } => {
             let wh = Warehouse::open(&cfg.warehouse_location())?;
             let loaded = demo::load(&cfg, &wh, &dir).await?;
-            println!("territory: {} areas, {} cells", loaded.territory.areas, loaded.territory.cells);
+            println!("{}", loaded.territory);
             for s in &loaded.sources {
                 println!("{s}");
             }

@@ -17,6 +17,12 @@ impl fmt::Debug for PseudonymKey {
     }
 }
 
+/// Characters in a pseudonym: 128 bits of the HMAC in hex. Truncating an HMAC to
+/// half its output keeps it a MAC (RFC 2104 §5, NIST SP 800-107 §5.3.3); 128 bits make
+/// an accidental collision among 60 million persons about 1 in 10^23; and keys half as
+/// long halve what every table and join carries.
+pub const PSEUDONYM_LEN: usize = 32;
+
 /// The key is too short to be a secret.
 #[derive(Debug, thiserror::Error)]
 #[error("the pseudonymisation key must be at least 16 bytes, got {0}")]
@@ -35,11 +41,24 @@ impl PseudonymKey {
         }
     }
 
-    /// The pseudonym of an identifier: 64 hex characters.
+    /// The pseudonym of an identifier: HMAC-SHA-256 truncated to 128 bits, as 32 hex
+    /// characters.
     pub fn pseudonym(&self, id: &str) -> String {
+        self.pseudonym_in(id, &mut [0; PSEUDONYM_LEN]).to_owned()
+    }
+
+    /// The pseudonym of an identifier, written into `buf` (no allocation: the ingest
+    /// computes millions).
+    pub fn pseudonym_in<'b>(&self, id: &str, buf: &'b mut [u8; PSEUDONYM_LEN]) -> &'b str {
         let mut mac = self.0.clone();
         mac.update(id.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for (pair, byte) in buf.chunks_exact_mut(2).zip(mac.finalize().into_bytes()) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 0xf)];
+        }
+        // Hex digits are ASCII.
+        std::str::from_utf8(buf).unwrap_or_default()
     }
 }
 
@@ -62,7 +81,8 @@ mod tests {
         // The same as a fresh HMAC with the key.
         let mut fresh = <Hmac<Sha256> as Mac>::new_from_slice(&[7; 32]).unwrap();
         fresh.update(b"A");
-        assert_eq!(k.pseudonym("A"), hex::encode(fresh.finalize().into_bytes()));
+        let full = hex::encode(fresh.finalize().into_bytes());
+        assert_eq!(k.pseudonym("A"), full[..PSEUDONYM_LEN]);
         assert_ne!(k.pseudonym("A"), k.pseudonym("B"));
         assert!(PseudonymKey::new(vec![1; 8]).is_err());
         assert!(!format!("{k:?}").contains('7'));

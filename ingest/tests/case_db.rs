@@ -82,6 +82,19 @@ async fn incremental(url: &str) {
         scalar(&wh, "select count(distinct watermark) from ingest_watermarks where \"table\" = 'persons'").await;
     assert_eq!(marks, "2");
 
+    // A new secret: rows keyed with the old one cannot be matched, so everything is
+    // taken again and replaces them (no person twice under two keys).
+    let rotated = PseudonymKey::new(b"another secret, after a rotation".to_vec()).unwrap();
+    let again = Ingest::new(wh.clone(), rotated.clone(), repo().join("data-samples/reference"), today);
+    let fourth = again.run_case_db(url, Options::default()).await.unwrap();
+    assert_eq!(fourth.status, Status::Loaded, "{fourth:#?}");
+    assert_eq!(scalar(&wh, "select count(*) from csi_persons").await, (seeded.persons + 1).to_string());
+    assert_eq!(scalar(&wh, "select count(*) from csi_cases").await, seeded.cases.to_string());
+    let moved = format!("select count(*) from csi_persons where person_key = '{}'", rotated.pseudonym(new_cf.as_str()));
+    assert_eq!(scalar(&wh, &moved).await, "1");
+    let old = format!("select count(*) from csi_persons where person_key = '{}'", key.pseudonym(new_cf.as_str()));
+    assert_eq!(scalar(&wh, &old).await, "0");
+
     // No fiscal code, name or address of the case database reached the warehouse.
     for table in wh.tables().await.unwrap() {
         for b in wh.query(&format!("select * from {table}"), &AsOf::Latest).await.unwrap() {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use mosaico_ingest::load::{load_sample, load_territory};
+use mosaico_ingest::load::load_sample;
 use mosaico_ingest::pipeline::{self, Ingest, Status};
 use mosaico_ingest::pseudonym::PseudonymKey;
 use mosaico_ingest::reference::{Territory, files};
@@ -55,8 +55,8 @@ async fn loaded(persons: u64) -> Loaded {
     })
     .unwrap();
     let wh = Warehouse::open(&dir.path().join("wh").display().to_string()).unwrap();
-    let territory = Territory::load(&reference_dir()).unwrap();
-    load_territory(&wh, &territory).await.unwrap();
+    let territory = ingest(&wh).run_territory(&reference_dir(), pipeline::Options::default()).await.unwrap();
+    assert_eq!(territory.status, Status::Loaded, "{territory}");
     let runs = load_sample(&ingest(&wh), &sample, pipeline::Options::default()).await.unwrap();
     assert!(runs.iter().all(|r| r.status == Status::Loaded && r.quarantined == 0), "{runs:#?}");
     Loaded { _dir: dir, sample, wh, persons: s.persons }

@@ -120,6 +120,14 @@ async fn duplicate_rows_are_quarantined_naming_the_first() {
     assert_eq!(run.examples[0].3, "the same protocollo as line 4");
 }
 
+#[test]
+fn every_reason_code_is_explained_in_the_readme() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    for (code, meaning) in mosaico_ingest::pipeline::schema::REASONS {
+        assert!(readme.contains(&format!("| `{code}` | {meaning} |")), "README lacks the reason {code}");
+    }
+}
+
 #[tokio::test]
 async fn every_check_has_its_reason() {
     let f = fixture();

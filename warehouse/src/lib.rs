@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::DeltaTable;
+use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
 use url::Url;
 
@@ -126,6 +127,32 @@ pub struct Warehouse {
     root: Url,
 }
 
+/// Whether a column holds pseudonyms (`person_key`, `household_key`, `person_ref`):
+/// 64 random hex characters, as many distinct values as rows or nearly.
+pub fn is_pseudonym_column(name: &str) -> bool {
+    name.ends_with("_key") || name.ends_with("_ref")
+}
+
+/// How Parquet files are written: Snappy, with dictionaries and min/max statistics
+/// except for pseudonym columns (a dictionary of unique values only costs time before
+/// the writer gives it up, and the min/max of random keys span every file: no use for
+/// skipping files).
+pub(crate) fn writer_properties(schema: &datafusion::arrow::datatypes::Schema) -> WriterProperties {
+    use deltalake::parquet::basic::Compression;
+    use deltalake::parquet::file::properties::EnabledStatistics;
+    use deltalake::parquet::schema::types::ColumnPath;
+    let mut props = WriterProperties::builder()
+        .set_created_by(format!("mosaico {}", env!("CARGO_PKG_VERSION")))
+        .set_compression(Compression::SNAPPY);
+    for f in schema.fields().iter().filter(|f| is_pseudonym_column(f.name())) {
+        let path = ColumnPath::from(f.name().as_str());
+        props = props
+            .set_column_dictionary_enabled(path.clone(), false)
+            .set_column_statistics_enabled(path, EnabledStatistics::None);
+    }
+    props.build()
+}
+
 impl Warehouse {
     /// Opens (without creating anything yet) the warehouse at a folder path or URL
     /// (`file:///…`, `s3://bucket/prefix`).
@@ -211,8 +238,12 @@ impl Warehouse {
     /// Returns the new version. If the write fails, the previous version stays current.
     pub async fn write_table(&self, name: &str, batches: Vec<RecordBatch>) -> Result<u64> {
         let table = self.open_for_write(name).await?;
-        let table = table
-            .write(batches)
+        let props = batches.first().map(|b| writer_properties(&b.schema()));
+        let mut write = table.write(batches);
+        if let Some(props) = props {
+            write = write.with_writer_properties(props);
+        }
+        let table = write
             .with_save_mode(SaveMode::Overwrite)
             .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
             .await?;

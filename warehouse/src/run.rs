@@ -76,6 +76,7 @@ pub struct Recovered {
 pub struct Run {
     wh: Warehouse,
     journal: Journal,
+    recovered: Option<Recovered>,
     finished: bool,
 }
 
@@ -83,6 +84,26 @@ impl Run {
     /// The journal.
     pub fn journal(&self) -> &Journal {
         &self.journal
+    }
+
+    /// The dead run that [`Warehouse::begin`] rolled back before starting this one.
+    pub fn recovered(&self) -> Option<&Recovered> {
+        self.recovered.as_ref()
+    }
+
+    /// Ends the run by what its writes returned: [`Run::finish`] on success, else
+    /// [`Run::abort`] and the writes' error.
+    pub async fn close<T, E: From<Error>>(self, written: std::result::Result<T, E>) -> std::result::Result<T, E> {
+        match written {
+            Ok(v) => {
+                self.finish().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.abort().await?;
+                Err(e)
+            }
+        }
     }
 
     /// Ends the run: its commits become what readers see.
@@ -187,10 +208,10 @@ impl Warehouse {
         Ok(restored)
     }
 
-    /// Starts a run over `tables` (after rolling back a dead run's journal). Fails
-    /// with [`Error::Busy`] while another run is in progress.
+    /// Starts a run over `tables` (after rolling back a dead run's journal: see
+    /// [`Run::recovered`]). Fails with [`Error::Busy`] while another run is in progress.
     pub async fn begin(&self, run_id: &str, what: &str, tables: &[&str]) -> Result<Run> {
-        self.recover().await?;
+        let recovered = self.recover().await?;
         let versions = self.versions().await?;
         let mut before = BTreeMap::new();
         for t in tables {
@@ -215,7 +236,7 @@ impl Warehouse {
             )
             .await;
         match put {
-            Ok(_) => Ok(Run { wh: self.clone(), journal, finished: false }),
+            Ok(_) => Ok(Run { wh: self.clone(), journal, recovered, finished: false }),
             // Stores without conditional writes: check, then write.
             Err(object_store::Error::NotImplemented { .. }) => match self.journal().await? {
                 Some(other) => Err(busy(&other)),
@@ -224,7 +245,7 @@ impl Warehouse {
                         .put(&StorePath::from(JOURNAL), bytes_again(&journal)?.into())
                         .await
                         .map_err(deltalake::DeltaTableError::from)?;
-                    Ok(Run { wh: self.clone(), journal, finished: false })
+                    Ok(Run { wh: self.clone(), journal, recovered, finished: false })
                 }
             },
             Err(object_store::Error::AlreadyExists { .. }) => match self.journal().await? {
@@ -263,6 +284,7 @@ impl Warehouse {
         mode: Mode,
     ) -> Result<u64> {
         let table = self.open_for_write(name).await?;
+        let schema_for_props = schema.clone();
         let partition = Arc::new(OneShot { schema: schema.clone(), stream: Mutex::new(Some(stream)) });
         let provider = StreamingTable::try_new(schema, vec![partition])?;
         let plan = LogicalPlanBuilder::scan("input", provider_as_source(Arc::new(provider)), None)?.build()?;
@@ -281,6 +303,7 @@ impl Warehouse {
             .with_session_state(Arc::new(session.state()))
             .with_input_plan(plan)
             .with_save_mode(save)
+            .with_writer_properties(crate::writer_properties(&schema_for_props))
             .with_target_file_size(std::num::NonZeroU64::new(8 * 1024 * 1024));
         if let Some(m) = schema_mode {
             write = write.with_schema_mode(m);

@@ -85,6 +85,21 @@ impl Ingest {
         Ok(out)
     }
 
+    /// The key fingerprint of the last run that loaded `database`, if any.
+    async fn last_key(&self, database: &str) -> Result<Option<String>> {
+        if !self.wh.has_table(RUNS).await? {
+            return Ok(None);
+        }
+        let sql = format!(
+            "select key_fingerprint from {RUNS} where source = 'case_db' and file = '{}' and status = 'loaded' \
+             order by finished_at desc limit 1",
+            database.replace('\'', "''")
+        );
+        let batches = self.wh.query(&sql, &AsOf::Latest).await?;
+        let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
+        Ok(Some(utf8(b.column(0))?.value(0).to_owned()))
+    }
+
     /// `(key, updated_at)` pairs already in a warehouse table since `since`.
     async fn seen(&self, table: &str, key: &str, since: &str) -> Result<HashSet<(String, String)>> {
         let mut out = HashSet::new();
@@ -107,28 +122,13 @@ impl Ingest {
         let started_at = Utc::now();
         let database = database_name(url);
         let store = Store::open(url).await.map_err(|e| db_error(url, e))?;
-        let mut summary = RunSummary {
-            run_id: String::new(),
-            source: "case_db".into(),
-            file: database.clone().into(),
-            status: Status::DryRun,
-            sha256: String::new(),
-            read: 0,
-            loaded: 0,
-            quarantined: 0,
-            reasons: BTreeMap::new(),
-            latin1_fields: 0,
-            tables: BTreeMap::new(),
-            recovered: Vec::new(),
-            examples: Vec::new(),
-            elapsed_ms: 0,
-        };
-        if !opts.dry_run
-            && let Some(r) = self.wh.recover().await?
-        {
-            summary.recovered = r.restored.iter().map(|(t, v)| format!("{t} (to v{v})")).collect();
+        let mut summary = RunSummary::new("case_db", database.clone().into(), String::new());
+        // Rows keyed with another secret cannot be matched: take everything again.
+        let rekeyed = self.last_key(&database).await?.is_some_and(|k| k != self.key_fingerprint());
+        if rekeyed {
+            tracing::warn!(database = %database, "the pseudonymisation key changed: the case tables are taken whole again");
         }
-        let marks = self.watermarks(&database).await?;
+        let marks = if rekeyed { BTreeMap::new() } else { self.watermarks(&database).await? };
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         let since = |t: &str| marks.get(t).map_or(epoch, |w| *w - Duration::minutes(MARGIN_MINUTES));
         let (persons_since, cases_since) = (since("persons"), since("cases"));
@@ -157,10 +157,12 @@ impl Ingest {
             }
         }
         // Drop what the warehouse already holds as it is.
-        let seen_p = self.seen("csi_persons", "person_ref", &stamp(persons_since)).await?;
-        persons.retain(|p| !seen_p.contains(&(self.person_ref(p.id), stamp(p.updated_at))));
-        let seen_c = self.seen("csi_cases", "case_id", &stamp(cases_since)).await?;
-        cases.retain(|c| !seen_c.contains(&(c.id.to_string(), stamp(c.updated_at))));
+        if !rekeyed {
+            let seen_p = self.seen("csi_persons", "person_ref", &stamp(persons_since)).await?;
+            persons.retain(|p| !seen_p.contains(&(self.person_ref(p.id), stamp(p.updated_at))));
+            let seen_c = self.seen("csi_cases", "case_id", &stamp(cases_since)).await?;
+            cases.retain(|c| !seen_c.contains(&(c.id.to_string(), stamp(c.updated_at))));
+        }
         let case_ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
         let mut interventions = Vec::new();
         let mut assessments = Vec::new();
@@ -192,19 +194,11 @@ impl Ingest {
         let comuni = self.comuni()?;
         let mut quarantined = Vec::new();
         let person_batch = self.persons_batch(&persons, &cells, &comuni, &mut quarantined)?;
-        let case_batch = self.cases_batch(&cases, &mut quarantined)?;
+        let case_batch = self.cases_batch(&cases)?;
         let intervention_batch = interventions_batch(&interventions)?;
         let assessment_batch = assessments_batch(&assessments)?;
-        summary.quarantined = quarantined.len() as u64;
+        summary.set_quarantined(&quarantined);
         summary.loaded = summary.read - summary.quarantined;
-        for q in &quarantined {
-            *summary.reasons.entry(q.reject.reason.to_owned()).or_default() += 1;
-        }
-        summary.examples = quarantined
-            .iter()
-            .take(5)
-            .map(|q| (q.line, q.reject.column.clone(), q.reject.reason.to_owned(), q.reject.message.clone()))
-            .collect();
         if opts.dry_run {
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             return Ok(summary);
@@ -213,32 +207,25 @@ impl Ingest {
         summary.run_id = format!("{}-case_db", started_at.format("%Y%m%dT%H%M%S%.3fZ"));
         let tables = ["csi_persons", "csi_cases", "csi_interventions", "csi_assessments", QUARANTINE, RUNS, WATERMARKS];
         let run = self.wh.begin(&summary.run_id, &format!("ingest case_db {database}"), &tables).await?;
+        summary.set_recovered(&run);
         let written = async {
-            let ids = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
-            if let Some(b) = person_batch {
-                let keys: ArrayRef =
-                    Arc::new(StringArray::from(persons.iter().map(|p| self.person_ref(p.id)).collect::<Vec<_>>()));
-                summary
-                    .tables
-                    .insert("csi_persons".into(), self.wh.upsert("csi_persons", "person_ref", keys, vec![b]).await?);
-            }
-            if let Some(b) = case_batch {
-                summary.tables.insert(
-                    "csi_cases".into(),
-                    self.wh.upsert("csi_cases", "case_id", ids(case_ids.clone()), vec![b]).await?,
-                );
-            }
-            if let Some(b) = intervention_batch {
-                summary.tables.insert(
-                    "csi_interventions".into(),
-                    self.wh.upsert("csi_interventions", "case_id", ids(case_ids.clone()), vec![b]).await?,
-                );
-            }
-            if let Some(b) = assessment_batch {
-                summary.tables.insert(
-                    "csi_assessments".into(),
-                    self.wh.upsert("csi_assessments", "case_id", ids(case_ids.clone()), vec![b]).await?,
-                );
+            let ids: ArrayRef = Arc::new(Int64Array::from(case_ids.clone()));
+            let refs: ArrayRef =
+                Arc::new(StringArray::from(persons.iter().map(|p| self.person_ref(p.id)).collect::<Vec<_>>()));
+            let changes = [
+                ("csi_persons", "person_ref", refs, person_batch),
+                ("csi_cases", "case_id", ids.clone(), case_batch),
+                ("csi_interventions", "case_id", ids.clone(), intervention_batch),
+                ("csi_assessments", "case_id", ids, assessment_batch),
+            ];
+            for (table, key, keys, batch) in changes {
+                let Some(b) = batch else { continue };
+                let version = if rekeyed {
+                    self.wh.write_table(table, vec![b]).await?
+                } else {
+                    self.wh.upsert(table, key, keys, vec![b]).await?
+                };
+                summary.tables.insert(table.into(), version);
             }
             let now = Utc::now().to_rfc3339();
             if !quarantined.is_empty() {
@@ -267,13 +254,7 @@ impl Ingest {
             Ok::<_, Error>(())
         }
         .await;
-        match written {
-            Ok(()) => run.finish().await?,
-            Err(e) => {
-                run.abort().await?;
-                return Err(e);
-            }
-        }
+        run.close(written).await?;
         summary.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(summary)
     }
@@ -365,7 +346,7 @@ impl Ingest {
         finish(t, batches)
     }
 
-    fn cases_batch(&self, cases: &[CaseExport], _q: &mut Vec<Quarantined>) -> Result<Option<RecordBatch>> {
+    fn cases_batch(&self, cases: &[CaseExport]) -> Result<Option<RecordBatch>> {
         use DataType::*;
         let mut t = TableBuilder::new(schema(&[
             ("case_id", Int64, false),

@@ -24,7 +24,7 @@ mod text;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -112,6 +112,49 @@ pub struct RunSummary {
     pub examples: Vec<(u64, Option<String>, String, String)>,
     /// Milliseconds taken.
     pub elapsed_ms: u64,
+}
+
+impl RunSummary {
+    /// A summary of a run of `source` over `file` that has done nothing yet.
+    fn new(source: &str, file: PathBuf, sha256: String) -> Self {
+        Self {
+            run_id: String::new(),
+            source: source.to_owned(),
+            file,
+            status: Status::DryRun,
+            sha256,
+            read: 0,
+            loaded: 0,
+            quarantined: 0,
+            reasons: BTreeMap::new(),
+            latin1_fields: 0,
+            tables: BTreeMap::new(),
+            recovered: Vec::new(),
+            examples: Vec::new(),
+            elapsed_ms: 0,
+        }
+    }
+
+    /// Counts the quarantined rows by reason and keeps the first few as examples.
+    fn set_quarantined(&mut self, rows: &[Quarantined]) {
+        self.quarantined = rows.len() as u64;
+        self.reasons.clear();
+        for q in rows {
+            *self.reasons.entry(q.reject.reason.to_owned()).or_default() += 1;
+        }
+        self.examples = rows
+            .iter()
+            .take(5)
+            .map(|q| (q.line, q.reject.column.clone(), q.reject.reason.to_owned(), q.reject.message.clone()))
+            .collect();
+    }
+
+    /// Notes the tables restored from a dead run before this one began.
+    fn set_recovered(&mut self, run: &mosaico_warehouse::Run) {
+        if let Some(r) = run.recovered() {
+            self.recovered = r.restored.iter().map(|(t, v)| format!("{t} (to v{v})")).collect();
+        }
+    }
 }
 
 fn thousands(n: u64) -> String {
@@ -202,16 +245,6 @@ struct Outcome {
     quarantined: Vec<Quarantined>,
 }
 
-impl Outcome {
-    fn reasons(&self) -> BTreeMap<String, u64> {
-        let mut out = BTreeMap::new();
-        for q in &self.quarantined {
-            *out.entry(q.reject.reason.to_owned()).or_default() += 1;
-        }
-        out
-    }
-}
-
 /// A query column as UTF-8 strings, whatever string type the engine chose.
 fn utf8(a: &datafusion::arrow::array::ArrayRef) -> Result<datafusion::arrow::array::StringArray> {
     Ok(datafusion::arrow::compute::cast(a, &DataType::Utf8)?.as_string::<i32>().clone())
@@ -239,97 +272,293 @@ fn sha256_file(path: &Path) -> Result<String> {
 
 /// A 64-bit hash of a row's key columns, for duplicate detection: 12 bytes per row
 /// in memory whatever the row's size (two keys share a hash with a probability of
-/// about 1 in 10^7 in a file of 2 million rows).
-fn key_hash(values: &[&str]) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
+/// about 1 in 10^7 in a file of 2 million rows). One `state` per run, shared by the
+/// workers, so equal keys hash alike.
+fn key_hash<'v>(state: &foldhash::quality::RandomState, values: impl Iterator<Item = &'v str>) -> u64 {
+    let mut h = state.build_hasher();
     for v in values {
         v.hash(&mut h);
     }
     h.finish()
 }
 
-/// Reads, checks and converts every row of `file`, handing full batches to `sink`.
+/// A hasher for keys that are already hashes.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Key hash → the line that had it first.
+type Seen = HashMap<u64, u32, std::hash::BuildHasherDefault<Prehashed>>;
+
+/// Records per chunk handed to a worker: small enough that the chunks in flight stay
+/// a few MiB, large enough that handing them over costs little.
+const CHUNK: usize = 4096;
+
+/// Where checked batches go: the table writer, or nowhere in a dry run.
+type Sink = Option<tokio::sync::mpsc::Sender<datafusion::error::Result<RecordBatch>>>;
+
+/// What a worker made of one chunk.
+struct Checked {
+    /// The rows that passed the checks, in file order.
+    batches: Vec<RecordBatch>,
+    /// Per row of `batches`: the hash of its key and its line (empty without a key).
+    keys: Vec<(u64, u64)>,
+    rejected: Vec<Quarantined>,
+    latin1: u64,
+    /// The chunk's records, handed back to the reader for reuse.
+    records: Vec<csv::ByteRecord>,
+}
+
+fn stopped(what: &str) -> Error {
+    Error::Source { path: PathBuf::new(), message: format!("the {what} stopped") }
+}
+
+/// What the workers share: how to read a record and check its values.
+struct Checker<'a> {
+    layout: &'a text::Layout,
+    spec: &'a Spec,
+    key_cols: Vec<usize>,
+    hashing: foldhash::quality::RandomState,
+    comuni: &'a HashSet<String>,
+}
+
+/// An empty vector of values of another lifetime, with the room of `v`.
+#[allow(clippy::unnecessary_filter_map)] // the map changes the lifetime; the collect reuses the room
+fn recycle<'a, 'b>(mut v: Vec<Value<'a>>) -> Vec<Value<'b>> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+impl Checker<'_> {
+    /// Checks and converts one chunk of records.
+    fn check_chunk(
+        &self,
+        records: Vec<csv::ByteRecord>,
+        rows: &mut dyn RowFn,
+        table: &mut TableBuilder,
+    ) -> Result<Checked> {
+        let mut out =
+            Checked { batches: Vec::new(), keys: Vec::new(), rejected: Vec::new(), latin1: 0, records: Vec::new() };
+        let (layout, spec) = (self.layout, self.spec);
+        let is_comune = |c: &str| self.comuni.contains(c);
+        let mut fields = Vec::with_capacity(spec.columns.len());
+        let mut room: Vec<Value<'static>> = Vec::with_capacity(spec.columns.len());
+        for rec in &records {
+            let r = layout.decode(rec, &mut fields);
+            out.latin1 += u64::from(r.latin1);
+            if r.width != layout.width {
+                let cut = if r.width < layout.width { " (a truncated line?)" } else { "" };
+                let message = format!("{} fields, the header has {}{cut}", r.width, layout.width);
+                out.rejected.push(Quarantined { line: r.line, reject: Reject::row("field_count", message) });
+                continue;
+            }
+            let mut values = recycle(std::mem::take(&mut room));
+            let checked = spec.columns.iter().zip(&fields).try_for_each(|(col, raw)| {
+                values.push(schema::check(col, raw, &is_comune)?);
+                Ok::<_, Reject>(())
+            });
+            let converted = checked.and_then(|()| rows.row(&values, table));
+            room = recycle(values);
+            if let Err(reject) = converted {
+                out.rejected.push(Quarantined { line: r.line, reject });
+                continue;
+            }
+            if !self.key_cols.is_empty() {
+                let keys = self.key_cols.iter().map(|&i| fields[i].as_ref());
+                out.keys.push((key_hash(&self.hashing, keys), r.line));
+            }
+            if let Some(batch) = table.end_row()? {
+                out.batches.push(batch);
+            }
+        }
+        drop(fields);
+        out.batches.extend(table.flush()?);
+        out.records = records;
+        Ok(out)
+    }
+}
+
+/// Drops the rows whose key an earlier row had (the first one stays), quarantining
+/// them, and hands the rest to `sink`.
+fn dedupe_and_send(
+    checked: &mut Checked,
+    spec: &Spec,
+    seen: &mut Seen,
+    rejected: &mut Vec<Quarantined>,
+    sink: &Sink,
+) -> Result<u64> {
+    let mut keys = checked.keys.iter();
+    let mut loaded = 0;
+    for batch in checked.batches.drain(..) {
+        let mut keep = Vec::new();
+        if !spec.key.is_empty() {
+            keep.reserve(batch.num_rows());
+            for &(hash, line) in keys.by_ref().take(batch.num_rows()) {
+                match seen.entry(hash) {
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        let message = format!("the same {} as line {}", spec.key.join(", "), first.get());
+                        rejected.push(Quarantined { line, reject: Reject::at(spec.key[0], "duplicate_key", message) });
+                        keep.push(false);
+                    }
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(u32::try_from(line).unwrap_or(u32::MAX));
+                        keep.push(true);
+                    }
+                }
+            }
+        }
+        let batch = if keep.contains(&false) {
+            datafusion::arrow::compute::filter_record_batch(&batch, &keep.into())?
+        } else {
+            batch
+        };
+        loaded += batch.num_rows() as u64;
+        if let Some(tx) = sink
+            && batch.num_rows() > 0
+        {
+            tx.blocking_send(Ok(batch)).map_err(|_| stopped("table writer"))?;
+        }
+    }
+    Ok(loaded)
+}
+
+/// Reads every row of `file`, checks and converts them on one worker per core, and
+/// hands the good rows to `sink` in file order.
+///
+/// ```text
+///  reader ──chunk k──▶ worker k mod n ──checked──▶ sequencer ──▶ sink
+///  (rows, blank lines,  (decode, column checks,     (duplicate keys, in file
+///   progress)            row function)               order: the first one stays)
+/// ```
+///
+/// Chunks go to the workers in turn and come back in the same turn, so the sequencer
+/// sees them in file order without buffering; every channel holds one chunk, so what
+/// is in flight stays bounded whatever the file's size.
 fn process(
     mut file: TextFile,
     spec: &Spec,
-    rows: &mut dyn RowFn,
+    ctx: &Context,
     comuni: &HashSet<String>,
     progress: &mut Progress,
-    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    sink: Sink,
 ) -> Result<Outcome> {
-    let mut out = Outcome::default();
-    let mut table = TableBuilder::new(rows.schema());
-    let key_cols: Vec<usize> = spec.key.iter().filter_map(|k| spec.position(k)).collect();
-    let mut seen: HashMap<u64, u32> = HashMap::new();
-    let is_comune = |c: &str| comuni.contains(c);
-    let mut rec = csv::ByteRecord::new();
-    while file.next(&mut rec)? {
-        let r = file.decode(&rec);
-        out.read += 1;
-        out.latin1 += u64::from(r.latin1);
-        if out.read.is_multiple_of(8192) {
-            progress.update(file.bytes.load(Ordering::Relaxed), out.read);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+    let (layout, size) = (file.layout.clone(), file.size);
+    let checker = Checker {
+        layout: &layout,
+        spec,
+        key_cols: spec.key.iter().filter_map(|k| spec.position(k)).collect(),
+        hashing: foldhash::quality::RandomState::default(),
+        comuni,
+    };
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<csv::ByteRecord>>();
+    std::thread::scope(|scope| {
+        let mut inputs = Vec::with_capacity(workers);
+        let mut outputs = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (in_tx, in_rx) = std::sync::mpsc::sync_channel::<Vec<csv::ByteRecord>>(1);
+            let (out_tx, out_rx) = std::sync::mpsc::sync_channel::<Checked>(1);
+            inputs.push(in_tx);
+            outputs.push(out_rx);
+            let checker = &checker;
+            handles.push(scope.spawn(move || -> Result<()> {
+                let mut rows = sources::row_fn(spec.name, ctx).ok_or_else(|| Error::Source {
+                    path: PathBuf::new(),
+                    message: format!("source '{}' has no row function", spec.name),
+                })?;
+                let mut table = TableBuilder::new(rows.schema());
+                for chunk in in_rx {
+                    let checked = checker.check_chunk(chunk, rows.as_mut(), &mut table)?;
+                    if out_tx.send(checked).is_err() {
+                        break; // the sequencer stopped: its error, or another worker's, says why
+                    }
+                }
+                Ok(())
+            }));
         }
-        let reject = |out: &mut Outcome, reject: Reject| out.quarantined.push(Quarantined { line: r.line, reject });
-        if r.width == 1 && r.fields.iter().all(|f| f.is_empty()) {
-            out.read -= 1; // a blank line is not a row
-            continue;
-        }
-        if r.width != file.width {
-            reject(
-                &mut out,
-                Reject::row(
-                    "field_count",
-                    format!(
-                        "{} fields, the header has {}{}",
-                        r.width,
-                        file.width,
-                        if r.width < file.width { " (a truncated line?)" } else { "" }
-                    ),
-                ),
-            );
-            continue;
-        }
-        let mut values: Vec<Value<'_>> = Vec::with_capacity(spec.columns.len());
-        let mut bad = None;
-        for (col, raw) in spec.columns.iter().zip(&r.fields) {
-            match schema::check(col, raw, &is_comune) {
-                Ok(v) => values.push(v),
-                Err(e) => {
-                    bad = Some(e);
+        let sequencer = scope.spawn(move || -> Result<Outcome> {
+            let mut out = Outcome::default();
+            let mut seen = Seen::default();
+            for turn in (0..workers).cycle() {
+                let Ok(mut checked) = outputs[turn].recv() else { break };
+                if seen.capacity() == 0 && !spec.key.is_empty() {
+                    // Room for the keys of the whole file, guessed from the first chunk.
+                    let bytes: usize = checked.records.iter().map(|r| r.as_slice().len() + r.len()).sum();
+                    let rows = size as f64 / bytes.max(1) as f64 * checked.records.len() as f64;
+                    seen.reserve((rows * 1.05) as usize);
+                }
+                out.latin1 += checked.latin1;
+                out.quarantined.append(&mut checked.rejected);
+                out.loaded += dedupe_and_send(&mut checked, spec, &mut seen, &mut out.quarantined, &sink)?;
+                let _ = recycle_tx.send(std::mem::take(&mut checked.records));
+            }
+            Ok(out)
+        });
+        // The reader: rows and blank lines, in chunks handed out in turn.
+        let read = (|| -> Result<u64> {
+            let mut read = 0u64;
+            let mut chunk: Vec<csv::ByteRecord> = Vec::with_capacity(CHUNK);
+            let mut spare: Vec<csv::ByteRecord> = Vec::new();
+            let mut turn = 0;
+            loop {
+                if spare.is_empty()
+                    && let Ok(reused) = recycle_rx.try_recv()
+                {
+                    spare = reused; // the records of a finished chunk: their room is reused
+                }
+                let mut rec = spare.pop().unwrap_or_default();
+                if !file.next(&mut rec)? {
                     break;
                 }
-            }
-        }
-        if let Some(e) = bad {
-            reject(&mut out, e);
-            continue;
-        }
-        if !key_cols.is_empty() {
-            let keys: Vec<&str> = key_cols.iter().map(|&i| r.fields[i].as_ref()).collect();
-            let line = u32::try_from(r.line).unwrap_or(u32::MAX);
-            if let Some(first) = seen.insert(key_hash(&keys), line) {
-                seen.insert(key_hash(&keys), first);
-                let what = spec.key.join(", ");
-                reject(&mut out, Reject::at(spec.key[0], "duplicate_key", format!("the same {what} as line {first}")));
-                continue;
-            }
-        }
-        match rows.row(&values, &mut table) {
-            Ok(()) => {
-                out.loaded += 1;
-                if let Some(batch) = table.end_row()? {
-                    sink(batch)?;
+                if rec.len() == 1 && rec.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                    spare.push(rec);
+                    continue; // a blank line is not a row
+                }
+                read += 1;
+                if read.is_multiple_of(8192) {
+                    progress.update(file.bytes.load(Ordering::Relaxed), read);
+                }
+                chunk.push(rec);
+                if chunk.len() == CHUNK {
+                    if inputs[turn].send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
+                        return Ok(read); // that worker stopped: its error says why
+                    }
+                    turn = (turn + 1) % workers;
                 }
             }
-            Err(e) => reject(&mut out, e),
+            if !chunk.is_empty() {
+                let _ = inputs[turn].send(chunk);
+            }
+            Ok(read)
+        })();
+        drop(inputs);
+        let worked: Vec<Result<()>> =
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(stopped("worker (it panicked)")))).collect();
+        let sequenced = sequencer.join().unwrap_or_else(|_| Err(stopped("sequencer (it panicked)")));
+        // Only a failing side returns an error; the others stop quietly when it goes.
+        for w in worked {
+            w?;
         }
-    }
-    if let Some(batch) = table.flush()? {
-        sink(batch)?;
-    }
-    progress.done(file.size, out.read);
-    Ok(out)
+        let mut out = sequenced?;
+        out.read = read?;
+        out.quarantined.sort_by_key(|q| q.line);
+        progress.done(file.size, out.read);
+        Ok(out)
+    })
 }
 
 fn quarantine_batch(run_id: &str, source: &str, file: &str, at: &str, rows: &[Quarantined]) -> Result<RecordBatch> {
@@ -363,6 +592,13 @@ fn quarantine_batch(run_id: &str, source: &str, file: &str, at: &str, rows: &[Qu
         batches.push(b);
     }
     Ok(datafusion::arrow::compute::concat_batches(t.schema(), &batches)?)
+}
+
+/// What every source of a run checks against: the ISTAT list of comuni and the cells of
+/// the territory (empty when no source places coordinates).
+struct Shared {
+    comuni: Arc<HashSet<String>>,
+    cells: Arc<CellIndexMap>,
 }
 
 /// What identifies a load for idempotence: the file's bytes, the key, the declaration.
@@ -489,11 +725,14 @@ impl Ingest {
             .collect())
     }
 
-    async fn context(&self, source: &str, path: &Path, as_of: &AsOf, dry_run: bool) -> Result<Context> {
-        let cells = match source {
-            "registry" | "facilities" => self.cells(as_of).await?,
-            _ => CellIndexMap::default(),
-        };
+    async fn context(
+        &self,
+        source: &str,
+        path: &Path,
+        cells: &Arc<CellIndexMap>,
+        as_of: &AsOf,
+        dry_run: bool,
+    ) -> Result<Context> {
         let crosswalk = match source {
             "census" => self.crosswalk(path, as_of, dry_run).await?,
             _ => HashMap::new(),
@@ -505,7 +744,7 @@ impl Ingest {
         let nil2012 = if source == "crosswalk" { self.nil2012()? } else { HashMap::new() };
         Ok(Context {
             key: self.key.clone(),
-            cells: Arc::new(cells),
+            cells: cells.clone(),
             today: self.today,
             crosswalk: Arc::new(crosswalk),
             nil2012: Arc::new(nil2012),
@@ -515,7 +754,8 @@ impl Ingest {
 
     /// Not the key: a keyed hash of a constant, so a changed key is seen as a change.
     fn key_fingerprint(&self) -> String {
-        self.key.pseudonym("mosaico key fingerprint")[..16].to_owned()
+        // The constant names the pseudonym form: a new form is seen as a new key.
+        self.key.pseudonym("mosaico key fingerprint, 128-bit pseudonyms")[..16].to_owned()
     }
 
     fn fingerprint(&self, sha256: &str, spec: &Spec) -> Fingerprint {
@@ -555,39 +795,23 @@ impl Ingest {
             .await
             .map_err(|e| Error::Source { path: dir.to_owned(), message: e.to_string() })??;
         let areas = (territory.nil.len() + territory.municipi.len() + territory.comuni.len()) as u64;
-        let mut summary = RunSummary {
-            run_id: String::new(),
-            source: "territory".into(),
-            file: dir.to_owned(),
-            status: Status::DryRun,
-            sha256,
-            read: areas,
-            loaded: areas,
-            quarantined: 0,
-            reasons: BTreeMap::new(),
-            latin1_fields: 0,
-            tables: BTreeMap::new(),
-            recovered: Vec::new(),
-            examples: Vec::new(),
-            elapsed_ms: 0,
-        };
+        let mut summary = RunSummary::new("territory", dir.to_owned(), sha256);
+        (summary.read, summary.loaded) = (areas, areas);
         if opts.dry_run {
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             return Ok(summary);
-        }
-        if let Some(r) = self.wh.recover().await? {
-            summary.recovered = r.restored.iter().map(|(t, v)| format!("{t} (to v{v})")).collect();
         }
         if self.last_loaded("territory").await?.as_ref() == Some(&fingerprint) {
             summary.status = Status::Unchanged;
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             return Ok(summary);
         }
-        let (cells, area_batch, _) = tokio::task::spawn_blocking(move || crate::load::territory_batches(&territory))
+        let (cells, area_batch) = tokio::task::spawn_blocking(move || crate::load::territory_batches(&territory))
             .await
             .map_err(|e| Error::Source { path: dir.to_owned(), message: e.to_string() })??;
         summary.run_id = format!("{}-territory-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), &summary.sha256[..8]);
         let run = self.wh.begin(&summary.run_id, "ingest territory", &["cells", "areas", RUNS]).await?;
+        summary.set_recovered(&run);
         let written = async {
             summary.tables.insert("cells".into(), self.wh.write_table("cells", vec![cells]).await?);
             summary.tables.insert("areas".into(), self.wh.write_table("areas", vec![area_batch]).await?);
@@ -598,13 +822,7 @@ impl Ingest {
             Ok::<_, Error>(())
         }
         .await;
-        match written {
-            Ok(()) => run.finish().await?,
-            Err(e) => {
-                run.abort().await?;
-                return Err(e);
-            }
-        }
+        run.close(written).await?;
         summary.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(summary)
     }
@@ -622,39 +840,39 @@ impl Ingest {
     /// keeps its table's previous version; the others load.
     pub async fn run_set(&self, items: &[(String, PathBuf)], opts: Options) -> Result<Vec<RunSummary>> {
         let started_at = Utc::now();
-        let mut recovered = Vec::new();
-        if !opts.dry_run
-            && let Some(r) = self.wh.recover().await?
-        {
-            recovered = r.restored.iter().map(|(t, v)| format!("{t} (to v{v})")).collect();
-        }
+        let specs: Vec<Spec> = items
+            .iter()
+            .map(|(source, path)| {
+                sources::spec(source).ok_or_else(|| Error::Source {
+                    path: path.clone(),
+                    message: format!(
+                        "unknown source '{source}'; the sources are: {}",
+                        sources::TEXT_SOURCES.join(", ")
+                    ),
+                })
+            })
+            .collect::<Result<_>>()?;
+        // Hash the files while what the checks need is loaded.
+        let hashes: Vec<_> = items
+            .iter()
+            .map(|(_, path)| {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || sha256_file(&path))
+            })
+            .collect();
+        let needs_cells = specs.iter().any(|s| matches!(s.name, "registry" | "facilities"));
+        let shared = Shared {
+            comuni: Arc::new(self.comuni()?),
+            cells: Arc::new(if needs_cells { self.cells(&AsOf::Latest).await? } else { CellIndexMap::default() }),
+        };
         let mut done = Vec::new();
         let mut todo = Vec::new();
-        for (source, path) in items {
-            let spec = sources::spec(source).ok_or_else(|| Error::Source {
-                path: path.clone(),
-                message: format!("unknown source '{source}'; the sources are: {}", sources::TEXT_SOURCES.join(", ")),
-            })?;
-            let sha256 = sha256_file(path)?;
+        for ((spec, (_, path)), hash) in specs.into_iter().zip(items).zip(hashes) {
+            let sha256 = hash.await.map_err(|e| Error::Source { path: path.clone(), message: e.to_string() })??;
             // Header problems stop the run before anything is read or written.
             let file = TextFile::open(path, spec.delimiter, &spec.columns, spec.name)?;
             let fingerprint = self.fingerprint(&sha256, &spec);
-            let mut summary = RunSummary {
-                run_id: String::new(),
-                source: spec.name.to_owned(),
-                file: path.clone(),
-                status: Status::DryRun,
-                sha256: sha256.clone(),
-                read: 0,
-                loaded: 0,
-                quarantined: 0,
-                reasons: BTreeMap::new(),
-                latin1_fields: 0,
-                tables: BTreeMap::new(),
-                recovered: recovered.clone(),
-                examples: Vec::new(),
-                elapsed_ms: 0,
-            };
+            let mut summary = RunSummary::new(spec.name, path.clone(), sha256.clone());
             if !opts.dry_run && self.last_loaded(spec.name).await?.as_ref() == Some(&fingerprint) {
                 summary.status = Status::Unchanged;
                 done.push(summary);
@@ -668,7 +886,6 @@ impl Ingest {
         if todo.is_empty() {
             return Ok(done);
         }
-        let comuni = Arc::new(self.comuni()?);
         let run = if opts.dry_run {
             None
         } else {
@@ -685,7 +902,7 @@ impl Ingest {
         for (spec, file, fingerprint, mut summary) in todo {
             let started = Instant::now();
             let as_of = if written.is_empty() { AsOf::Latest } else { AsOf::Tables(written.clone()) };
-            let outcome = match self.load_one(&spec, file, &summary.file, &comuni, &as_of, opts).await {
+            let outcome = match self.load_one(&spec, file, &summary.file, &shared, &as_of, opts).await {
                 Ok(o) => o,
                 Err(e) => {
                     if let Some(run) = run {
@@ -706,15 +923,11 @@ impl Ingest {
             }
             summary.read = outcome.read;
             summary.loaded = outcome.loaded;
-            summary.quarantined = outcome.quarantined.len() as u64;
-            summary.reasons = outcome.reasons();
+            summary.set_quarantined(&outcome.quarantined);
             summary.latin1_fields = outcome.latin1;
-            summary.examples = outcome
-                .quarantined
-                .iter()
-                .take(5)
-                .map(|q| (q.line, q.reject.column.clone(), q.reject.reason.to_owned(), q.reject.message.clone()))
-                .collect();
+            if let Some(run) = &run {
+                summary.set_recovered(run);
+            }
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             if run.is_some() {
                 let now = Utc::now().to_rfc3339();
@@ -742,13 +955,7 @@ impl Ingest {
                 Ok::<_, Error>(())
             }
             .await;
-            match finished {
-                Ok(()) => run.finish().await?,
-                Err(e) => {
-                    run.abort().await?;
-                    return Err(e);
-                }
-            }
+            run.close(finished).await?;
         }
         Ok(done)
     }
@@ -761,36 +968,31 @@ impl Ingest {
         spec: &Spec,
         file: TextFile,
         path: &Path,
-        comuni: &Arc<HashSet<String>>,
+        shared: &Shared,
         as_of: &AsOf,
         opts: Options,
     ) -> Result<(Outcome, Option<u64>)> {
-        let ctx = self.context(spec.name, path, as_of, opts.dry_run).await?;
-        let mut rows = sources::row_fn(spec.name, &ctx).ok_or_else(|| Error::Source {
-            path: path.to_owned(),
-            message: format!("source '{}' has no row function", spec.name),
-        })?;
-        let out_schema = rows.schema();
+        let ctx = self.context(spec.name, path, &shared.cells, as_of, opts.dry_run).await?;
+        let out_schema = sources::row_fn(spec.name, &ctx)
+            .ok_or_else(|| Error::Source {
+                path: path.to_owned(),
+                message: format!("source '{}' has no row function", spec.name),
+            })?
+            .schema();
         let mut progress = Progress::new(spec.name, file.size, opts.progress);
-        let comuni = comuni.clone();
+        let comuni = shared.comuni.clone();
         let joined = |e: tokio::task::JoinError| Error::Source { path: path.to_owned(), message: e.to_string() };
         if opts.dry_run {
             let spec = spec.clone();
-            let outcome = tokio::task::spawn_blocking(move || {
-                process(file, &spec, rows.as_mut(), &comuni, &mut progress, &mut |_| Ok(()))
-            })
-            .await
-            .map_err(joined)??;
+            let outcome = tokio::task::spawn_blocking(move || process(file, &spec, &ctx, &comuni, &mut progress, None))
+                .await
+                .map_err(joined)??;
             return Ok((outcome, None));
         }
         let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
         let spec2 = spec.clone();
         let worker = tokio::task::spawn_blocking(move || {
-            let mut send = |b: RecordBatch| {
-                tx.blocking_send(Ok(b))
-                    .map_err(|_| Error::Source { path: PathBuf::new(), message: "the table writer stopped".into() })
-            };
-            let result = process(file, &spec2, rows.as_mut(), &comuni, &mut progress, &mut send);
+            let result = process(file, &spec2, &ctx, &comuni, &mut progress, Some(tx.clone()));
             let abort = match &result {
                 Ok(o) if o.loaded == 0 => Some("no row passed the checks".to_owned()),
                 Ok(_) => None,

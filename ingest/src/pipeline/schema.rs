@@ -35,6 +35,9 @@ pub enum Kind {
     Latitude,
     /// Longitude in degrees.
     Longitude,
+    /// Text that never leaves the file (a name, an address): its presence in the header
+    /// is allowed, its values are not read.
+    Dropped,
 }
 
 /// One declared column.
@@ -59,6 +62,11 @@ impl Column {
     /// An optional column.
     pub fn opt(name: &str, kind: Kind) -> Self {
         Self { name: name.to_owned(), kind, required: false, personal: false }
+    }
+    /// An optional column whose values are not read (personal data that stays out of
+    /// the warehouse, or text nothing uses).
+    pub fn dropped(name: &str) -> Self {
+        Self { name: name.to_owned(), kind: Kind::Dropped, required: false, personal: true }
     }
     /// Marks the column as personal data.
     pub fn personal(mut self) -> Self {
@@ -133,15 +141,18 @@ pub struct Reject {
 impl Reject {
     /// A rejection naming a column.
     pub fn at(column: &str, reason: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(documented(reason), "reason code '{reason}' is not in REASONS");
         Self { reason, column: Some(column.to_owned()), message: message.into() }
     }
     /// A rejection of the whole row.
     pub fn row(reason: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(documented(reason), "reason code '{reason}' is not in REASONS");
         Self { reason, column: None, message: message.into() }
     }
 }
 
-/// The reason codes, with what they mean (for documentation and `mosaico ingest --help`).
+/// The reason codes, with what they mean: the README's table of reasons (a test keeps
+/// the two in step; debug builds refuse any other code).
 pub const REASONS: &[(&str, &str)] = &[
     ("missing_value", "a required value is empty"),
     ("bad_number", "not a number, or not a whole number where one is expected"),
@@ -161,6 +172,11 @@ pub const REASONS: &[(&str, &str)] = &[
     ("unknown_reference", "refers to something not loaded (a case, a person)"),
 ];
 
+/// Whether `reason` is one of [`REASONS`].
+pub fn documented(reason: &str) -> bool {
+    REASONS.iter().any(|(code, _)| *code == reason)
+}
+
 /// Earliest and latest dates accepted anywhere.
 fn date_bounds() -> (NaiveDate, NaiveDate) {
     (NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default(), NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or_default())
@@ -179,6 +195,7 @@ pub fn check<'r>(col: &Column, raw: &'r str, comuni: &dyn Fn(&str) -> bool) -> R
     let name = &col.name;
     match &col.kind {
         Kind::Text => Ok(Value::Text(raw)),
+        Kind::Dropped => Ok(Value::Null),
         Kind::Code(codes) => {
             if codes.contains(&raw) {
                 Ok(Value::Text(raw))

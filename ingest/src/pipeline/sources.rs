@@ -14,7 +14,7 @@ use mosaico_domain::{AreaUtenza, FiscalCode, Sex};
 
 use super::schema::{Column, Kind, Reject, Value};
 use super::table::{TableBuilder, schema};
-use crate::pseudonym::PseudonymKey;
+use crate::pseudonym::{PSEUDONYM_LEN, PseudonymKey};
 use crate::territory::CellIndexMap;
 
 /// What the row functions need besides the row.
@@ -104,15 +104,15 @@ pub fn spec(name: &str) -> Option<Spec> {
             key: &["codice_fiscale"],
             columns: vec![
                 C::req("codice_fiscale", FiscalCode).personal(),
-                C::opt("cognome", Text).personal(),
-                C::opt("nome", Text).personal(),
+                C::dropped("cognome"),
+                C::dropped("nome"),
                 C::req("sesso", Code(SEXES)),
                 C::req("data_nascita", Date),
-                C::opt("luogo_nascita", Text),
+                C::dropped("luogo_nascita"),
                 C::req("cittadinanza", Text),
                 C::req("id_famiglia", Text).personal(),
                 C::opt("relazione_parentela", Text),
-                C::opt("indirizzo", Text).personal(),
+                C::dropped("indirizzo"),
                 C::opt("latitudine", Latitude),
                 C::opt("longitudine", Longitude),
                 C::req("codice_istat_comune", Comune),
@@ -246,7 +246,9 @@ fn census_columns() -> Vec<Column> {
 /// The row function of a text source.
 pub(crate) fn row_fn(name: &str, ctx: &Context) -> Option<Box<dyn RowFn>> {
     Some(match name {
-        "registry" => Box::new(Registry { ctx: ctx.clone(), last_household: (String::new(), String::new()) }),
+        "registry" => {
+            Box::new(Registry { ctx: ctx.clone(), last_household: (String::new(), String::new()), last_home: None })
+        }
         "isee" => Box::new(Isee { ctx: ctx.clone() }),
         "facilities" => Box::new(Facilities { ctx: ctx.clone() }),
         "cases" => Box::new(Cases { ctx: ctx.clone() }),
@@ -340,6 +342,8 @@ struct Registry {
     ctx: Context,
     /// The last household id and its pseudonym: members of a household come together.
     last_household: (String, String),
+    /// The last home's coordinates and place: they share their home too.
+    last_home: Option<((u64, u64), Option<Place>)>,
 }
 
 impl RowFn for Registry {
@@ -372,12 +376,20 @@ impl RowFn for Registry {
                 format!("'{citizenship}' is not an ISO 3166 country code (two capital letters, e.g. IT)"),
             ));
         }
-        let home = place(&self.ctx.cells, &v[10], &v[11], "latitudine")?;
+        let coords = (v[10].num().map_or(u64::MAX, f64::to_bits), v[11].num().map_or(u64::MAX, f64::to_bits));
+        let home = match self.last_home {
+            Some((c, home)) if c == coords => home,
+            _ => {
+                let home = place(&self.ctx.cells, &v[10], &v[11], "latitudine")?;
+                self.last_home = Some((coords, home));
+                home
+            }
+        };
         let household = v[7].text().unwrap_or_default();
         if self.last_household.0 != household {
             self.last_household = (household.to_owned(), self.ctx.key.pseudonym(household));
         }
-        t.str(0, Some(&self.ctx.key.pseudonym(code.as_str())));
+        t.str(0, Some(self.ctx.key.pseudonym_in(code.as_str(), &mut [0; PSEUDONYM_LEN])));
         t.str(1, Some(&self.last_household.1));
         t.str(2, Some(sex));
         t.i32(3, Some(born.year()));
@@ -414,7 +426,7 @@ impl RowFn for Isee {
         let issued = not_future("data_presentazione", v[5].date().unwrap_or_default(), self.ctx.today)?;
         let until = v[6].date().unwrap_or_default();
         ordered("data_scadenza", issued, until, "data_presentazione")?;
-        t.str(0, Some(&self.ctx.key.pseudonym(v[1].text().unwrap_or_default())));
+        t.str(0, Some(self.ctx.key.pseudonym_in(v[1].text().unwrap_or_default(), &mut [0; PSEUDONYM_LEN])));
         t.str(1, v[3].text());
         t.f64(2, v[4].num());
         t.date(3, Some(issued));
@@ -492,7 +504,7 @@ impl RowFn for Cases {
         }
         let code = cf(&v[1]).map(FiscalCode::as_str).unwrap_or_default();
         t.str(0, v[0].text());
-        t.str(1, Some(&self.ctx.key.pseudonym(code)));
+        t.str(1, Some(self.ctx.key.pseudonym_in(code, &mut [0; PSEUDONYM_LEN])));
         t.str(2, comune(&v[2]));
         t.str(3, v[3].text());
         t.date(4, Some(opened));

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder, StringBuilder, UInt64Builder,
+    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder,
+    PrimitiveBuilder, StringBuilder, UInt64Builder,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::Result;
@@ -29,15 +30,27 @@ enum Builder {
 }
 
 impl Builder {
+    /// The column so far; the builder starts again with room for as many rows (and,
+    /// for text, as many bytes), so batches of a steady size do not regrow it.
     fn finish(&mut self) -> ArrayRef {
+        fn again<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>) -> ArrayRef {
+            let rows = b.len();
+            Arc::new(std::mem::replace(b, PrimitiveBuilder::with_capacity(rows)).finish())
+        }
         match self {
-            Builder::Str(b) => Arc::new(b.finish()),
-            Builder::I32(b) => Arc::new(b.finish()),
-            Builder::I64(b) => Arc::new(b.finish()),
-            Builder::U64(b) => Arc::new(b.finish()),
-            Builder::F64(b) => Arc::new(b.finish()),
-            Builder::Date(b) => Arc::new(b.finish()),
-            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Str(b) => {
+                let (rows, bytes) = (b.len(), b.values_slice().len());
+                Arc::new(std::mem::replace(b, StringBuilder::with_capacity(rows, bytes)).finish())
+            }
+            Builder::I32(b) => again(b),
+            Builder::I64(b) => again(b),
+            Builder::U64(b) => again(b),
+            Builder::F64(b) => again(b),
+            Builder::Date(b) => again(b),
+            Builder::Bool(b) => {
+                let rows = b.len();
+                Arc::new(std::mem::replace(b, BooleanBuilder::with_capacity(rows)).finish())
+            }
         }
     }
 }

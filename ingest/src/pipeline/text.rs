@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use csv::ByteRecord;
 
-use super::schema::Column;
+use super::schema::{Column, Kind};
 use crate::{Error, Result};
 
 /// Counts the bytes read, for progress.
@@ -69,10 +69,8 @@ fn cell_text(c: &calamine::Data) -> String {
 pub(crate) struct TextFile {
     pub(crate) path: PathBuf,
     reader: Reader,
-    /// Declared column → position in the file (`None`: optional and absent).
-    positions: Vec<Option<usize>>,
-    /// Fields in the header.
-    pub(crate) width: usize,
+    /// Where the declared columns are, and the header's width.
+    pub(crate) layout: Layout,
     /// Bytes read so far.
     pub(crate) bytes: Arc<AtomicU64>,
     /// The file's size.
@@ -137,12 +135,15 @@ fn match_header(
     )))
 }
 
-/// One record, decoded.
-pub(crate) struct Record<'r> {
+/// The positions of the columns that are read: a dropped column is never decoded.
+fn read_positions(columns: &[Column], positions: Vec<Option<usize>>) -> Vec<Option<usize>> {
+    columns.iter().zip(positions).map(|(c, p)| p.filter(|_| !matches!(c.kind, Kind::Dropped))).collect()
+}
+
+/// Where a decoded record was and what it held.
+pub(crate) struct Record {
     /// Line number in the file (the header is line 1).
     pub(crate) line: u64,
-    /// Declared column → its trimmed text (empty when absent).
-    pub(crate) fields: Vec<Cow<'r, str>>,
     /// Fields in the record.
     pub(crate) width: usize,
     /// Fields that were not UTF-8 and were read as Latin-1.
@@ -195,8 +196,9 @@ impl TextFile {
                 decode(f).0.into_owned()
             })
             .collect();
-        let positions = match_header(path, &header, columns, source, Some(delimiter))?;
-        Ok(Self { path: path.to_owned(), reader: Reader::Csv(reader), positions, width: header.len(), bytes, size })
+        let positions = read_positions(columns, match_header(path, &header, columns, source, Some(delimiter))?);
+        let layout = Layout { positions, width: header.len() };
+        Ok(Self { path: path.to_owned(), reader: Reader::Csv(reader), layout, bytes, size })
     }
 
     /// Opens the first sheet of a spreadsheet (read whole: registries kept as
@@ -219,14 +221,13 @@ impl TextFile {
             .into_iter()
             .map(|h| h.trim().to_owned())
             .collect();
-        let positions = match_header(path, &header, columns, source, None)?;
+        let positions = read_positions(columns, match_header(path, &header, columns, source, None)?);
         let rest: Vec<Vec<String>> = rows.collect();
         let bytes = Arc::new(AtomicU64::new(0));
         Ok(Self {
             path: path.to_owned(),
             reader: Reader::Sheet(rest.into_iter(), first_row + 1),
-            positions,
-            width: header.len(),
+            layout: Layout { positions, width: header.len() },
             bytes,
             size,
         })
@@ -243,12 +244,13 @@ impl TextFile {
                 };
                 buf.clear();
                 // Trailing empty cells are not missing fields.
-                let width = row.len().max(self.width);
+                let header = self.layout.width;
+                let width = row.len().max(header);
                 for i in 0..width {
                     buf.push_field(row.get(i).map_or("", String::as_str).as_bytes());
                 }
-                if width > self.width && row[self.width..].iter().all(String::is_empty) {
-                    buf.truncate(self.width);
+                if width > header && row[header..].iter().all(String::is_empty) {
+                    buf.truncate(header);
                 }
                 let mut pos = csv::Position::new();
                 pos.set_line(*line);
@@ -258,22 +260,41 @@ impl TextFile {
             }
         }
     }
+}
 
-    /// Decodes a record read by [`TextFile::next`].
-    pub(crate) fn decode<'r>(&self, rec: &'r ByteRecord) -> Record<'r> {
+/// Where the declared columns are in a record, and the header's width: what decoding
+/// needs, shared by the threads that check rows.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    /// Declared column → its position in a record (`None`: an optional column absent).
+    positions: Vec<Option<usize>>,
+    /// Fields in the header.
+    pub(crate) width: usize,
+}
+
+impl Layout {
+    /// Decodes a record read by [`TextFile::next`] into `fields` (declared column →
+    /// its trimmed text, empty when absent), reusing its room.
+    pub(crate) fn decode<'r>(&self, rec: &'r ByteRecord, fields: &mut Vec<Cow<'r, str>>) -> Record {
         let mut latin1 = 0;
-        let fields = self
-            .positions
-            .iter()
-            .map(|p| match p.and_then(|i| rec.get(i)) {
+        fields.clear();
+        // Usually the whole record is UTF-8: one check, then each field is a slice of it
+        // (a slice not on character boundaries is decoded alone, as below).
+        let whole = std::str::from_utf8(rec.as_slice()).ok();
+        fields.extend(self.positions.iter().map(|p| {
+            let Some(i) = *p else { return Cow::Borrowed("") };
+            if let Some(text) = whole.zip(rec.range(i)).and_then(|(w, r)| w.get(r)) {
+                return Cow::Borrowed(text.trim());
+            }
+            match rec.get(i) {
                 Some(bytes) => {
                     let (text, was_latin1) = decode(bytes);
                     latin1 += u32::from(was_latin1);
                     text
                 }
                 None => Cow::Borrowed(""),
-            })
-            .collect();
-        Record { line: rec.position().map_or(0, |p| p.line()), fields, width: rec.len(), latin1 }
+            }
+        }));
+        Record { line: rec.position().map_or(0, |p| p.line()), width: rec.len(), latin1 }
     }
 }
