@@ -16,6 +16,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod fca;
+pub mod targets;
+
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
