@@ -52,12 +52,9 @@ impl PseudonymKey {
     pub fn pseudonym_in<'b>(&self, id: &str, buf: &'b mut [u8; PSEUDONYM_LEN]) -> &'b str {
         let mut mac = self.0.clone();
         mac.update(id.as_bytes());
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for (pair, byte) in buf.chunks_exact_mut(2).zip(mac.finalize().into_bytes()) {
-            pair[0] = HEX[usize::from(byte >> 4)];
-            pair[1] = HEX[usize::from(byte & 0xf)];
-        }
-        // Hex digits are ASCII.
+        let digest = mac.finalize().into_bytes();
+        // 16 bytes fill the 32 characters exactly, and hex digits are ASCII: neither fails.
+        let _ = hex::encode_to_slice(&digest[..PSEUDONYM_LEN / 2], buf);
         std::str::from_utf8(buf).unwrap_or_default()
     }
 }

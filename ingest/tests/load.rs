@@ -62,6 +62,15 @@ async fn loaded(persons: u64) -> Loaded {
     Loaded { _dir: dir, sample, wh, persons: s.persons }
 }
 
+/// Changes the check character of the fiscal code that starts a registry line; returns
+/// the code as it was.
+fn break_check_character(line: &mut String) -> String {
+    let cf = line[..16].to_owned();
+    let wrong = if cf.ends_with('X') { 'Y' } else { 'X' };
+    *line = line.replacen(&cf, &format!("{}{wrong}", &cf[..15]), 1);
+    cf
+}
+
 async fn scalar(wh: &Warehouse, sql: &str, as_of: &AsOf) -> String {
     let batches = wh.query(sql, as_of).await.unwrap();
     let col = cast(batches[0].column(0), &DataType::Utf8).unwrap();
@@ -131,9 +140,7 @@ async fn no_names_fiscal_codes_or_addresses_reach_the_warehouse() {
     let path = l.sample.join(samples::files::REGISTRY);
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let cf = lines[1][..16].to_owned();
-    let wrong = if cf.ends_with('X') { 'Y' } else { 'X' };
-    lines[1] = lines[1].replacen(&cf, &format!("{}{wrong}", &cf[..15]), 1);
+    break_check_character(&mut lines[1]);
     lines[2] =
         if lines[2].contains(",M,") { lines[2].replacen(",M,", ",F,", 1) } else { lines[2].replacen(",F,", ",M,", 1) };
     let last = lines[3].rfind(',').unwrap();
@@ -185,9 +192,7 @@ async fn a_bad_row_is_quarantined_with_its_line_column_and_reason_and_the_rest_l
     let path = l.sample.join(samples::files::REGISTRY);
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let cf = lines[5][..16].to_owned();
-    let wrong = if cf.ends_with('X') { 'Y' } else { 'X' };
-    lines[5] = lines[5].replacen(&cf, &format!("{}{wrong}", &cf[..15]), 1);
+    let cf = break_check_character(&mut lines[5]);
     lines.push("".into());
     std::fs::write(&path, lines.join("\n")).unwrap();
     let run = ingest(&l.wh).run("registry", &path, pipeline::Options::default()).await.unwrap();

@@ -30,7 +30,6 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::DeltaTable;
 use deltalake::parquet::file::properties::WriterProperties;
-use deltalake::protocol::SaveMode;
 use url::Url;
 
 pub use as_of::AsOf;
@@ -237,19 +236,7 @@ impl Warehouse {
     /// table is created on first write; a changed schema replaces the old one).
     /// Returns the new version. If the write fails, the previous version stays current.
     pub async fn write_table(&self, name: &str, batches: Vec<RecordBatch>) -> Result<u64> {
-        let table = self.open_for_write(name).await?;
-        let props = batches.first().map(|b| writer_properties(&b.schema()));
-        let mut write = table.write(batches);
-        if let Some(props) = props {
-            write = write.with_writer_properties(props);
-        }
-        let table = write
-            .with_save_mode(SaveMode::Overwrite)
-            .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
-            .await?;
-        let version = table.version().unwrap_or(0);
-        tracing::debug!(table = name, version, "wrote table");
-        Ok(version)
+        self.write_batches(name, batches, Mode::Replace).await
     }
 
     /// The latest version of each table.

@@ -320,13 +320,22 @@ impl Warehouse {
         name: &str,
         batches: Vec<datafusion::arrow::record_batch::RecordBatch>,
     ) -> Result<u64> {
+        self.write_batches(name, batches, Mode::Append).await
+    }
+
+    /// Writes batches held in memory through [`Warehouse::write_stream`].
+    pub(crate) async fn write_batches(
+        &self,
+        name: &str,
+        batches: Vec<datafusion::arrow::record_batch::RecordBatch>,
+        mode: Mode,
+    ) -> Result<u64> {
         let Some(first) = batches.first() else {
-            return Err(Error::Journal(format!("nothing to append to '{name}'")));
+            return Err(Error::Journal(format!("nothing to write to '{name}'")));
         };
         let schema = first.schema();
         let stream = futures::stream::iter(batches.into_iter().map(Ok));
-        self.write_stream(name, schema.clone(), Box::pin(RecordBatchStreamAdapter::new(schema, stream)), Mode::Append)
-            .await
+        self.write_stream(name, schema.clone(), Box::pin(RecordBatchStreamAdapter::new(schema, stream)), mode).await
     }
 }
 

@@ -85,21 +85,6 @@ impl Ingest {
         Ok(out)
     }
 
-    /// The key fingerprint of the last run that loaded `database`, if any.
-    async fn last_key(&self, database: &str) -> Result<Option<String>> {
-        if !self.wh.has_table(RUNS).await? {
-            return Ok(None);
-        }
-        let sql = format!(
-            "select key_fingerprint from {RUNS} where source = 'case_db' and file = '{}' and status = 'loaded' \
-             order by finished_at desc limit 1",
-            database.replace('\'', "''")
-        );
-        let batches = self.wh.query(&sql, &AsOf::Latest).await?;
-        let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
-        Ok(Some(utf8(b.column(0))?.value(0).to_owned()))
-    }
-
     /// `(key, updated_at)` pairs already in a warehouse table since `since`.
     async fn seen(&self, table: &str, key: &str, since: &str) -> Result<HashSet<(String, String)>> {
         let mut out = HashSet::new();
@@ -124,7 +109,8 @@ impl Ingest {
         let store = Store::open(url).await.map_err(|e| db_error(url, e))?;
         let mut summary = RunSummary::new("case_db", database.clone().into(), String::new());
         // Rows keyed with another secret cannot be matched: take everything again.
-        let rekeyed = self.last_key(&database).await?.is_some_and(|k| k != self.key_fingerprint());
+        let last_key = self.last_loaded("case_db", Some(&database)).await?.map(|f| f.key);
+        let rekeyed = last_key.is_some_and(|k| k != self.key_fingerprint());
         if rekeyed {
             tracing::warn!(database = %database, "the pseudonymisation key changed: the case tables are taken whole again");
         }

@@ -762,14 +762,18 @@ impl Ingest {
         Fingerprint { sha256: sha256.to_owned(), key: self.key_fingerprint(), version: spec.version }
     }
 
-    /// The fingerprint of the last completed load of a source.
-    async fn last_loaded(&self, source: &str) -> Result<Option<Fingerprint>> {
+    /// The fingerprint of the last completed load of a source (of one file or database
+    /// when `file` is given).
+    async fn last_loaded(&self, source: &str, file: Option<&str>) -> Result<Option<Fingerprint>> {
         if !self.wh.has_table(RUNS).await? {
             return Ok(None);
         }
+        let quoted = |s: &str| s.replace('\'', "''");
+        let of_file = file.map(|f| format!(" and file = '{}'", quoted(f))).unwrap_or_default();
         let sql = format!(
-            "select sha256, key_fingerprint, spec_version from {RUNS} where source = '{}' and status = 'loaded' order by finished_at desc limit 1",
-            source.replace('\'', "''")
+            "select sha256, key_fingerprint, spec_version from {RUNS} where source = '{}'{of_file} \
+             and status = 'loaded' order by finished_at desc limit 1",
+            quoted(source)
         );
         let batches = self.wh.query(&sql, &AsOf::Latest).await?;
         let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
@@ -801,7 +805,7 @@ impl Ingest {
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             return Ok(summary);
         }
-        if self.last_loaded("territory").await?.as_ref() == Some(&fingerprint) {
+        if self.last_loaded("territory", None).await?.as_ref() == Some(&fingerprint) {
             summary.status = Status::Unchanged;
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             return Ok(summary);
@@ -873,7 +877,7 @@ impl Ingest {
             let file = TextFile::open(path, spec.delimiter, &spec.columns, spec.name)?;
             let fingerprint = self.fingerprint(&sha256, &spec);
             let mut summary = RunSummary::new(spec.name, path.clone(), sha256.clone());
-            if !opts.dry_run && self.last_loaded(spec.name).await?.as_ref() == Some(&fingerprint) {
+            if !opts.dry_run && self.last_loaded(spec.name, None).await?.as_ref() == Some(&fingerprint) {
                 summary.status = Status::Unchanged;
                 done.push(summary);
                 continue;
