@@ -17,7 +17,12 @@
 //! ```
 
 pub mod fca;
+mod functions;
 pub mod targets;
+pub mod territory;
+pub mod views;
+
+pub use functions::register;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray, UInt64Array,

@@ -28,6 +28,9 @@ pub struct Config {
     pub secure_cookies: Option<bool>,
     /// What `mosaico ingest all` loads: source → file (a folder for `territory`).
     pub ingest: Option<std::collections::BTreeMap<String, PathBuf>>,
+    /// The catalogue of targets, a TOML file like `analytics/targets.toml` (default: the
+    /// built-in one); `MOSAICO_TARGETS` takes precedence.
+    pub targets: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             case_database: None,
             secure_cookies: None,
             ingest: None,
+            targets: None,
         }
     }
 }
@@ -96,6 +100,9 @@ impl Config {
         if let Ok(v) = std::env::var("MOSAICO_REFERENCE_DIR") {
             cfg.reference_dir = v.into();
         }
+        if let Ok(v) = std::env::var("MOSAICO_TARGETS") {
+            cfg.targets = Some(v.into());
+        }
         if let Ok(v) = std::env::var("MOSAICO_CASE_DATABASE") {
             cfg.case_database = Some(v);
         }
@@ -128,6 +135,19 @@ impl Config {
             );
         };
         crate::ingest::ordered(&map.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>())
+    }
+
+    /// The catalogue of targets: the configured file, or the built-in one.
+    pub fn catalogue(&self) -> anyhow::Result<mosaico_analytics::targets::Catalogue> {
+        use anyhow::Context as _;
+        use mosaico_analytics::targets::Catalogue;
+        match &self.targets {
+            None => Ok(Catalogue::built_in()?),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+                Ok(Catalogue::parse(&text, &path.display().to_string())?)
+            }
+        }
     }
 
     /// The case database URL.

@@ -19,7 +19,9 @@ pub mod ingest;
 pub use mosaico_domain::i18n;
 pub mod map;
 mod pages;
+mod planner;
 pub mod sql_out;
+pub mod territory;
 
 use std::sync::Arc;
 
@@ -29,6 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use datafusion::prelude::SessionContext;
+use mosaico_analytics::targets::Catalogue;
 use mosaico_analytics::{AreaOutline, CellCount, Metric};
 use mosaico_warehouse::{AsOf, Warehouse};
 
@@ -45,6 +48,8 @@ struct Inner {
     threshold: u64,
     /// NIL outlines, read once.
     nil: Vec<AreaOutline>,
+    /// The catalogue of targets.
+    catalogue: Arc<Catalogue>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -57,9 +62,18 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Opens a session on the warehouse's latest tables.
-    pub async fn open(wh: &Warehouse, threshold: u64) -> Result<Self, mosaico_warehouse::Error> {
+    /// Opens a session on the warehouse's latest tables, with the built-in catalogue of
+    /// targets.
+    pub async fn open(wh: &Warehouse, threshold: u64) -> anyhow::Result<Self> {
+        Self::open_with(wh, threshold, Arc::new(Catalogue::built_in()?)).await
+    }
+
+    /// Opens a session on the warehouse's latest tables, with a catalogue of targets
+    /// (the `persons` / `households` views and the measures' table functions are
+    /// registered in it).
+    pub async fn open_with(wh: &Warehouse, threshold: u64, catalogue: Arc<Catalogue>) -> anyhow::Result<Self> {
         let ctx = wh.session(&AsOf::Latest).await?;
+        mosaico_analytics::register(&ctx, catalogue.clone(), threshold).await?;
         let nil = if wh.has_table("areas").await? {
             match mosaico_analytics::outlines(&ctx, "nil").await {
                 Ok(o) => o,
@@ -74,7 +88,7 @@ impl AppState {
         if nil.is_empty() && wh.has_table("areas").await? {
             tracing::warn!("the areas table has no NIL outlines; the map is drawn without them");
         }
-        Ok(Self { inner: Arc::new(Inner { ctx, threshold, nil, cases: None }) })
+        Ok(Self { inner: Arc::new(Inner { ctx, threshold, nil, cases: None, catalogue }) })
     }
 
     /// Adds the case-management core (its API under `/api/v1/` and pages under `/app/`).
@@ -84,12 +98,18 @@ impl AppState {
             threshold: arc.threshold,
             nil: arc.nil.clone(),
             cases: arc.cases.clone(),
+            catalogue: arc.catalogue.clone(),
         });
         Self { inner: Arc::new(Inner { cases: Some(cases), ..inner }) }
     }
 
     fn ctx(&self) -> &SessionContext {
         &self.inner.ctx
+    }
+
+    /// The catalogue of targets.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.inner.catalogue
     }
 }
 
@@ -132,9 +152,14 @@ pub fn app(state: AppState) -> Router {
     let cases = state.inner.cases.clone();
     let router = Router::new()
         .route("/", get(pages::landing))
+        .route("/planner", get(planner::page))
         .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/v1/territory/cells", get(territory_cells))
+        .route("/api/v1/territory/demand", get(territory::demand))
+        .route("/api/v1/territory/supply", get(territory::supply))
+        .route("/api/v1/territory/accessibility", get(territory::accessibility))
+        .route("/api/v1/territory/gaps", get(territory::gaps))
         .with_state(state);
     match cases {
         Some(c) => router.merge(mosaico_case_app::router(c)),
@@ -154,8 +179,8 @@ async fn healthz() -> Json<serde_json::Value> {
     info(title = "Mosaico", description = "Welfare intelligence for municipal social services: the dashboard's \
         territorial API and the case-management core (Cartella Sociale). Sign in with POST /api/v1/session; \
         send the CSRF token it returns in x-csrf-token with every request that changes something."),
-    paths(healthz, territory_cells),
-    tags((name = "service", description = "Liveness"), (name = "territory", description = "Counts per H3 cell, suppressed below the threshold"))
+    paths(healthz, territory_cells, territory::demand, territory::supply, territory::accessibility, territory::gaps),
+    tags((name = "service", description = "Liveness"), (name = "territory", description = "Demand, supply, accessibility and gaps per H3 cell and area; counts of persons suppressed below the threshold"))
 )]
 struct DashboardApi;
 

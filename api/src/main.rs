@@ -192,7 +192,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = demo::prepare_cases(&cfg, seed, cases).await?;
             print_demo_users();
             let secure = cfg.secure_cookies.unwrap_or(false);
-            let state = AppState::open(&wh, cfg.suppression_threshold)
+            let state = AppState::open_with(&wh, cfg.suppression_threshold, std::sync::Arc::new(cfg.catalogue()?))
                 .await?
                 .with_cases(mosaico_case_app::CaseState { store, secure_cookies: secure });
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready: open http://127.0.0.1:{port}/");
@@ -204,7 +204,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store =
                 mosaico_case_app::Store::open(&cfg.case_database_url()).await.context("opening the case database")?;
             let secure = cfg.secure_cookies.unwrap_or(true);
-            let state = AppState::open(&wh, cfg.suppression_threshold)
+            let state = AppState::open_with(&wh, cfg.suppression_threshold, std::sync::Arc::new(cfg.catalogue()?))
                 .await?
                 .with_cases(mosaico_case_app::CaseState { store, secure_cookies: secure });
             serve(state, SocketAddr::from(([127, 0, 0, 1], port))).await.context("serving")?;
@@ -258,7 +258,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sql { query, format, out, as_of } => {
             let wh = Warehouse::open(&cfg.warehouse_location())?;
             let as_of = as_of.as_deref().map(AsOf::parse).transpose()?.unwrap_or_default();
-            let batches = wh.query(&query, &as_of).await?;
+            let ctx = wh.session(&as_of).await?;
+            mosaico_analytics::register(&ctx, std::sync::Arc::new(cfg.catalogue()?), cfg.suppression_threshold).await?;
+            let batches = ctx.sql(&query).await?.collect().await?;
             match out {
                 Some(path) => {
                     let mut f = std::io::BufWriter::new(

@@ -6,8 +6,11 @@ use h3o::CellIndex;
 use mosaico_analytics::{AreaOutline, CellCount};
 use serde_json::Value;
 
-/// Sequential palette (ColorBrewer YlOrRd, 7 classes).
+/// Sequential palette (ColorBrewer YlOrRd, 7 classes): counts, gaps.
 pub const PALETTE: [&str; 7] = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"];
+
+/// Sequential palette (ColorBrewer YlGnBu, 7 classes): accessibility, where more is better.
+pub const PALETTE_GOOD: [&str; 7] = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"];
 
 /// An equirectangular projection fitted to a lon/lat box.
 #[derive(Debug, Clone, Copy)]
@@ -38,20 +41,21 @@ impl Projection {
     }
 }
 
-/// Class breaks: upper bounds of each palette class, from quantiles of the counts.
-pub fn breaks(counts: &[u64]) -> Vec<u64> {
-    let mut v: Vec<u64> = counts.to_vec();
-    v.sort_unstable();
+/// Class breaks: upper bounds of each palette class, from quantiles of the values.
+pub fn breaks<T: Copy + PartialOrd>(values: &[T]) -> Vec<T> {
+    let mut v: Vec<T> = values.to_vec();
+    v.sort_unstable_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     if v.is_empty() {
         return Vec::new();
     }
-    let mut out: Vec<u64> =
+    let mut out: Vec<T> =
         (1..=PALETTE.len()).map(|k| v[((v.len() * k) / PALETTE.len()).saturating_sub(1).min(v.len() - 1)]).collect();
-    out.dedup();
+    out.dedup_by(|a, b| a == b);
     out
 }
 
-fn class_of(n: u64, breaks: &[u64]) -> usize {
+/// The palette class of a value.
+pub fn class_of<T: Copy + PartialOrd>(n: T, breaks: &[T]) -> usize {
     let i = breaks.iter().position(|&b| n <= b).unwrap_or(breaks.len().saturating_sub(1));
     // Spread fewer classes over the whole palette.
     if breaks.len() <= 1 { PALETTE.len() - 1 } else { i * (PALETTE.len() - 1) / (breaks.len() - 1) }
@@ -125,44 +129,84 @@ pub struct Labels {
     pub suppressed: String,
 }
 
-/// The whole SVG: hexes coloured by class, suppressed hexes hatched, NIL outlines on top.
-pub fn svg(cells: &[CellCount], outlines_svg: &str, proj: &Projection, breaks: &[u64], labels: &Labels) -> String {
-    let mut s = String::with_capacity(cells.len() * 160 + outlines_svg.len() + 1024);
+/// How a hexagon is filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// A colour (of a palette).
+    Colour(&'static str),
+    /// Hatched: the value is suppressed.
+    Hatched,
+    /// Grey: no value (for example no service within reach).
+    Empty,
+}
+
+/// One hexagon to draw.
+#[derive(Debug, Clone)]
+pub struct Hex {
+    /// The cell.
+    pub cell: u64,
+    /// Its fill.
+    pub fill: Fill,
+    /// `data-value` (empty when there is none).
+    pub value: String,
+    /// The tooltip.
+    pub title: String,
+}
+
+/// The whole SVG: hexes coloured by class, suppressed hexes hatched, outlines on top.
+pub fn hexes_svg(hexes: &[Hex], outlines_svg: &str, proj: &Projection, label: &str) -> String {
+    let mut s = String::with_capacity(hexes.len() * 160 + outlines_svg.len() + 1024);
     let _ = write!(
         s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"map\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"img\" aria-label=\"{nil}\">\
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"map\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"img\" aria-label=\"{label}\">\
          <defs><pattern id=\"hatch\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
          <rect width=\"4\" height=\"4\" fill=\"#e5e5e5\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"4\" stroke=\"#999\" stroke-width=\"1.5\"/></pattern></defs>\
          <g class=\"hexes\">",
         w = proj.width,
         h = proj.height,
-        nil = escape(&labels.nil),
+        label = escape(label),
     );
-    for c in cells {
-        let Ok(cell) = CellIndex::try_from(c.cell) else { continue };
+    for x in hexes {
+        let Ok(cell) = CellIndex::try_from(x.cell) else { continue };
         let mut d = String::new();
         path_of(cell.boundary().iter().map(|ll| (ll.lng(), ll.lat())), proj, &mut d);
-        let fill = match c.count {
-            Some(n) => PALETTE[class_of(n, breaks)].to_owned(),
-            None => "url(#hatch)".to_owned(),
+        let (fill, class) = match x.fill {
+            Fill::Colour(c) => (c, ""),
+            Fill::Hatched => ("url(#hatch)", " suppressed"),
+            Fill::Empty => (NO_VALUE, " empty"),
         };
-        let value = c.count.map_or_else(|| labels.suppressed.clone(), |n| format!("{n} {}", labels.persons));
-        let place = c.nil.as_deref().map(|n| format!("{} {} · ", labels.nil, n)).unwrap_or_default();
         let _ = write!(
             s,
-            "<path class=\"hex{}\" data-hex=\"{}\" data-count=\"{}\" d=\"{d}\" fill=\"{fill}\"><title>{}{} · {}</title></path>",
-            if c.suppressed { " suppressed" } else { "" },
-            c.hex_id,
-            c.count.map(|n| n.to_string()).unwrap_or_default(),
-            escape(&place),
-            value,
-            c.hex_id,
+            "<path class=\"hex{class}\" data-hex=\"{cell}\" data-value=\"{}\" d=\"{d}\" fill=\"{fill}\"><title>{}</title></path>",
+            escape(&x.value),
+            escape(&x.title),
         );
     }
     s.push_str("</g><g class=\"outlines\">");
     s.push_str(outlines_svg);
     s.push_str("</g></svg>");
     s
+}
+
+/// The fill of a hexagon with no value.
+pub const NO_VALUE: &str = "#cfd4da";
+
+/// The residents' map: counts per cell, suppressed cells hatched, NIL outlines on top.
+pub fn svg(cells: &[CellCount], outlines_svg: &str, proj: &Projection, breaks: &[u64], labels: &Labels) -> String {
+    let hexes: Vec<Hex> = cells
+        .iter()
+        .map(|c| {
+            let value = c.count.map_or_else(|| labels.suppressed.clone(), |n| format!("{n} {}", labels.persons));
+            let place = c.nil.as_deref().map(|n| format!("{} {} · ", labels.nil, n)).unwrap_or_default();
+            Hex {
+                cell: c.cell,
+                fill: c.count.map_or(Fill::Hatched, |n| Fill::Colour(PALETTE[class_of(n, breaks)])),
+                value: c.count.map(|n| n.to_string()).unwrap_or_default(),
+                title: format!("{place}{value} · {}", c.hex_id),
+            }
+        })
+        .collect();
+    hexes_svg(&hexes, outlines_svg, proj, &labels.nil)
 }
 
 pub use mosaico_domain::i18n::escape;

@@ -17,7 +17,7 @@ pub(crate) struct LandingQuery {
 const RES: u8 = 9;
 const WIDTH: f64 = 900.0;
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1f2933;background:#f7f7f5}\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1f2933;background:#f7f7f5}\
 header{background:#1f3a5f;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:baseline}\
 header h1{margin:0;font-size:22px}header a{color:#cfe0ff}main{display:flex;flex-wrap:wrap;gap:24px;padding:16px 24px}\
 #map{width:min(900px,95vw);height:auto;background:#fff;border:1px solid #ddd}.hex{stroke:#fff;stroke-width:.3}\
@@ -95,12 +95,8 @@ pub(crate) async fn landing(
     }
     h.push_str(&format!("</dl><div class=\"legend\"><h3>{}</h3><ul>", escape(&t(lang, "legend"))));
     let mut lo = 1u64.max(threshold);
-    for (i, b) in breaks.iter().enumerate() {
-        let colour = map::PALETTE[if breaks.len() <= 1 {
-            map::PALETTE.len() - 1
-        } else {
-            i * (map::PALETTE.len() - 1) / (breaks.len() - 1)
-        }];
+    for b in &breaks {
+        let colour = map::PALETTE[map::class_of(*b, &breaks)];
         h.push_str(&format!(
             "<li><span style=\"background:{colour}\"></span>{}–{}</li>",
             thousands(lo, lang),
@@ -113,7 +109,9 @@ pub(crate) async fn landing(
         escape(&tf(lang, "legend_suppressed", &[("threshold", &threshold.to_string())]))
     ));
     h.push_str(&format!(
-        "<h3>{}</h3><ul><li><a href=\"/api/v1/territory/cells?res={RES}&amp;metric={}\">{}</a></li><li><a href=\"/healthz\">{}</a></li></ul>",
+        "<p><a id=\"planner\" href=\"/planner?lang={}\">{}</a></p><h3>{}</h3><ul><li><a href=\"/api/v1/territory/cells?res={RES}&amp;metric={}\">{}</a></li><li><a href=\"/healthz\">{}</a></li></ul>",
+        lang.code(),
+        escape(&t(lang, "pl_link")),
         escape(&t(lang, "api_links")),
         metric.code(),
         escape(&t(lang, "api_cells")),
@@ -124,7 +122,7 @@ pub(crate) async fn landing(
 }
 
 /// 1234567 → "1.234.567" (Italian) or "1,234,567" (English).
-fn thousands(n: u64, lang: Lang) -> String {
+pub(crate) fn thousands(n: u64, lang: Lang) -> String {
     let sep = if lang == Lang::It { '.' } else { ',' };
     let s = n.to_string();
     let mut out = String::new();

@@ -18,10 +18,19 @@ fn the_openapi_document_matches_its_snapshot() {
         "/api/v1/plans/{id}/decision",
         "/api/v1/audit",
         "/api/v1/territory/cells",
+        "/api/v1/territory/demand",
+        "/api/v1/territory/supply",
+        "/api/v1/territory/accessibility",
+        "/api/v1/territory/gaps",
     ] {
         assert!(paths.contains_key(p), "{p} is not documented");
     }
     assert!(json["components"]["schemas"]["Person"]["properties"]["fiscal_code"].is_object());
+    let gaps = &paths["/api/v1/territory/gaps"]["get"];
+    let params: Vec<&str> =
+        gaps["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(params, ["target", "service", "level", "res", "area", "method", "catchment_km", "format"]);
+    assert!(gaps["responses"]["400"].is_object());
 
     let text = serde_json::to_string_pretty(&json).unwrap() + "\n";
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/openapi.json");
