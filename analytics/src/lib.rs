@@ -17,7 +17,9 @@
 //! ```
 
 pub mod fca;
+pub mod forecast;
 mod functions;
+pub mod locate;
 pub mod targets;
 pub mod territory;
 pub mod views;

@@ -343,16 +343,16 @@ fn read_pairs(batches: &[RecordBatch]) -> Result<Vec<Pair>> {
     Ok(out)
 }
 
-/// The SELECT of the rows a target counts, with the columns its rule and the
-/// expressed-demand flag read.
-fn target_rows(ctx: &SessionContext, target: &Target) -> Result<(String, String)> {
+/// The SELECT of the rows a target counts, with the columns its rule reads and, when
+/// `expressed` is asked for, the flag of those in care in the target's area.
+fn target_rows(ctx: &SessionContext, target: &Target, expressed: bool) -> Result<(String, String)> {
     if !ctx.table_exist("population")? {
         return Err(Error::Invalid(
             "the warehouse has no population table; load the civil registry first (mosaico ingest registry <file>)"
                 .into(),
         ));
     }
-    let care = views::care_column(&target.area);
+    let care = if expressed { views::care_column(&target.area) } else { "FALSE".to_owned() };
     let present = Present::of(ctx)?;
     let needs = Needs::of(&format!("{} {care}", target.rule));
     let from = match target.kind {
@@ -362,9 +362,10 @@ fn target_rows(ctx: &SessionContext, target: &Target) -> Result<(String, String)
     Ok((from, care))
 }
 
-/// Demand pairs at the grid resolution: potential (rule) and expressed (rule and in care).
-async fn demand_pairs(ctx: &SessionContext, target: &Target, res: u8) -> Result<Vec<Pair>> {
-    let (from, care) = target_rows(ctx, target)?;
+/// Demand pairs at the grid resolution: potential (rule) and, if asked, expressed (rule
+/// and in care; 0 otherwise, sparing the join with the cases).
+async fn demand_pairs(ctx: &SessionContext, target: &Target, res: u8, expressed: bool) -> Result<Vec<Pair>> {
+    let (from, care) = target_rows(ctx, target, expressed)?;
     let sql = format!(
         "SELECT h3_parent(h3_10, {res}) AS cell, nil_id, municipio, comune_istat, count(*) AS potential, \
          count(*) FILTER (WHERE {care}) AS expressed \
@@ -593,7 +594,7 @@ async fn prepare(ctx: &SessionContext, req: &Request) -> Result<Areas> {
 /// matching its rule, and those of them with an open case in the target's area.
 pub async fn demand(ctx: &SessionContext, req: &Request) -> Result<RecordBatch> {
     let areas = prepare(ctx, req).await?;
-    let pairs = demand_pairs(ctx, &req.target, req.level.grid_res()).await?;
+    let pairs = demand_pairs(ctx, &req.target, req.level.grid_res(), true).await?;
     let units = group(&pairs, req.level, req.area.as_ref());
     let mut info = Vec::with_capacity(units.len());
     let (mut potential, mut expressed, mut hidden) = (Vec::new(), Vec::new(), Vec::new());
@@ -696,7 +697,7 @@ struct Measured {
 async fn measure(ctx: &SessionContext, req: &Request) -> Result<Measured> {
     let areas = prepare(ctx, req).await?;
     let res = req.level.grid_res();
-    let demand = demand_pairs(ctx, &req.target, res).await?;
+    let demand = demand_pairs(ctx, &req.target, res, false).await?;
     let supply = supply_pairs(ctx, &req.facility_types, res).await?;
     let field = access_field(&demand, &supply, req.method, req.catchment_km);
     let reference = field.reference;

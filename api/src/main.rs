@@ -102,6 +102,10 @@ enum Command {
         /// or a time (`2026-11-22T10:00:00Z`).
         #[arg(long)]
         as_of: Option<String>,
+        /// Run the query this many times in the same session and print the times to
+        /// standard error (the engine's time, without start-up; for benchmarks).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        repeat: u32,
     },
 }
 
@@ -255,12 +259,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
-        Command::Sql { query, format, out, as_of } => {
+        Command::Sql { query, format, out, as_of, repeat } => {
             let wh = Warehouse::open(&cfg.warehouse_location())?;
             let as_of = as_of.as_deref().map(AsOf::parse).transpose()?.unwrap_or_default();
             let ctx = wh.session(&as_of).await?;
             mosaico_analytics::register(&ctx, std::sync::Arc::new(cfg.catalogue()?), cfg.suppression_threshold).await?;
-            let batches = ctx.sql(&query).await?.collect().await?;
+            let mut times = Vec::with_capacity(repeat as usize);
+            let mut batches = Vec::new();
+            for _ in 0..repeat {
+                let started = std::time::Instant::now();
+                batches = ctx.sql(&query).await?.collect().await?;
+                times.push(started.elapsed().as_secs_f64() * 1e3);
+            }
+            if repeat > 1 {
+                times.sort_by(f64::total_cmp);
+                eprintln!(
+                    "{repeat} runs: min {:.1} ms, median {:.1} ms, max {:.1} ms",
+                    times[0],
+                    times[times.len() / 2],
+                    times[times.len() - 1]
+                );
+            }
             match out {
                 Some(path) => {
                     let mut f = std::io::BufWriter::new(

@@ -212,7 +212,9 @@ pub(crate) async fn page(
     let palette = if shown == Shown::Accessibility { map::PALETTE_GOOD } else { map::PALETTE };
     let mut hexes = Vec::with_capacity(cells.num_rows());
     for (i, v) in values.iter().enumerate() {
-        let hidden = rows.u64("potential", i).is_none();
+        // Accessibility is a property of the place (places and demand over the whole
+        // catchment), so it is shown where the cell's own count is suppressed.
+        let hidden = shown != Shown::Accessibility && rows.u64("potential", i).is_none();
         let fill = match (v, hidden) {
             (_, true) => Fill::Hatched,
             (Some(x), false) => Fill::Colour(palette[map::class_of(*x, &breaks)]),

@@ -204,15 +204,29 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
         Kind::Parent => {
             let (cells, res) = (a[0].as_primitive::<UInt64Type>(), a[1].as_primitive::<Int64Type>());
             let mut b = UInt64Builder::with_capacity(cells.len());
+            // Rows often repeat a cell (members of a household share a home): the last
+            // input and its parent are kept, sparing the cell's validation.
+            let mut last: Option<(u64, i64, u64)> = None;
             for i in 0..cells.len() {
                 if cells.is_null(i) || res.is_null(i) {
                     b.append_null();
                     continue;
                 }
-                let c = cell(name, cells.value(i))?;
-                let r = resolution(name, res.value(i))?;
+                let (v, rv) = (cells.value(i), res.value(i));
+                if let Some((lv, lr, lp)) = last
+                    && lv == v
+                    && lr == rv
+                {
+                    b.append_value(lp);
+                    continue;
+                }
+                let c = cell(name, v)?;
+                let r = resolution(name, rv)?;
                 match c.parent(r) {
-                    Some(p) => b.append_value(u64::from(p)),
+                    Some(p) => {
+                        last = Some((v, rv, u64::from(p)));
+                        b.append_value(u64::from(p));
+                    }
                     None => {
                         return exec_err!(
                             "{name}: resolution {} is finer than the cell's resolution {}",
