@@ -16,10 +16,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cohort;
 pub mod fca;
 pub mod forecast;
 mod functions;
 pub mod locate;
+pub mod scenario;
+pub mod siting;
 pub mod targets;
 pub mod territory;
 pub mod views;
@@ -42,6 +45,15 @@ pub enum Error {
     /// The warehouse query failed.
     #[error(transparent)]
     Query(#[from] datafusion::error::DataFusionError),
+    /// Something asked for does not exist (a saved scenario).
+    #[error("{0}")]
+    NotFound(String),
+    /// A problem too large for the limits that apply, or with no solution.
+    #[error("{0}")]
+    Unsolvable(String),
+    /// The warehouse could not be read or written.
+    #[error(transparent)]
+    Warehouse(#[from] mosaico_warehouse::Error),
     /// A result column had a type that cannot be read (a bug).
     #[error("unexpected result column: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),

@@ -66,7 +66,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { enumerate: 2_000_000, swap_passes: 50 }
+        Limits { enumerate: 2_000_000, swap_passes: 500 }
     }
 }
 
@@ -164,6 +164,69 @@ impl Instance {
         Ok(Instance { weights, reach })
     }
 
+    /// From demand points and candidate sites in (lat, lon) degrees, with the haversine
+    /// distance in km of every pair within `max_km` (found through a grid of
+    /// `max_km`-wide buckets, not by trying every pair). Refuses instances with more
+    /// than `max_pairs` pairs in reach.
+    pub fn from_points(
+        weights: Vec<f64>,
+        points: &[(f64, f64)],
+        candidates: &[(f64, f64)],
+        max_km: f64,
+        max_pairs: usize,
+    ) -> Result<Instance> {
+        if points.len() != weights.len() {
+            return Err(Error::Invalid(format!("{} demand points for {} weights", points.len(), weights.len())));
+        }
+        if !(max_km.is_finite() && max_km > 0.0) {
+            return Err(Error::Invalid(format!("the radius is {max_km} km; give a positive distance")));
+        }
+        let bad = |what: &str, i: usize, (lat, lon): (f64, f64)| {
+            Error::Invalid(format!("{what} {i} is at ({lat}, {lon}), not a latitude and longitude in degrees"))
+        };
+        let valid = |(lat, lon): (f64, f64)| lat.abs() <= 90.0 && lon.abs() <= 180.0;
+        if let Some(i) = points.iter().position(|x| !valid(*x)) {
+            return Err(bad("demand point", i, points[i]));
+        }
+        if let Some(j) = candidates.iter().position(|x| !valid(*x)) {
+            return Err(bad("candidate", j, candidates[j]));
+        }
+        const KM_PER_DEGREE: f64 = 111.194_9;
+        let max_lat = points.iter().chain(candidates).map(|x| x.0.abs()).fold(0.0, f64::max).min(89.0);
+        let dlat = max_km / KM_PER_DEGREE;
+        let dlon = dlat / max_lat.to_radians().cos();
+        let key = |(lat, lon): (f64, f64)| ((lat / dlat).floor() as i64, (lon / dlon).floor() as i64);
+        let mut buckets: std::collections::HashMap<(i64, i64), Vec<u32>> = std::collections::HashMap::new();
+        for (i, x) in points.iter().enumerate() {
+            buckets.entry(key(*x)).or_default().push(i as u32);
+        }
+        let mut pairs = Vec::new();
+        for (j, c) in candidates.iter().enumerate() {
+            let (a, b) = key(*c);
+            for (da, db) in [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1)] {
+                for &i in buckets.get(&(a + da, b + db)).into_iter().flatten() {
+                    let km = crate::fca::haversine_km(*c, points[i as usize]);
+                    if km <= max_km {
+                        pairs.push((i as usize, j, km));
+                    }
+                }
+            }
+            if pairs.len() > max_pairs {
+                return Err(Error::Invalid(format!(
+                    "more than {max_pairs} (point, site) pairs lie within {max_km} km (at candidate {j} of {}): \
+                     narrow the radius or give fewer candidates",
+                    candidates.len()
+                )));
+            }
+        }
+        Instance::from_pairs(weights, candidates.len(), pairs)
+    }
+
+    /// The (point, site) pairs in reach.
+    pub fn pairs(&self) -> usize {
+        self.reach.iter().map(Vec::len).sum()
+    }
+
     /// Demand points.
     pub fn points(&self) -> usize {
         self.weights.len()
@@ -188,6 +251,59 @@ impl Instance {
             }
         }
         hit.iter().zip(&self.weights).filter(|(h, _)| **h).map(|(_, w)| w).sum()
+    }
+
+    /// Which demand points `sites` reach within `radius`.
+    pub fn reached(&self, sites: &[usize], radius: f64) -> Vec<bool> {
+        let mut hit = vec![false; self.points()];
+        for &j in sites {
+            for i in self.covers(j, radius) {
+                hit[i] = true;
+            }
+        }
+        hit
+    }
+
+    /// `sites` in the order a greedy choice would take them, with the demand each
+    /// covers within `radius` that the ones before it do not.
+    pub fn ranked(&self, sites: &[usize], radius: f64) -> (Vec<usize>, Vec<f64>) {
+        let mut hit = vec![false; self.points()];
+        let mut left = sites.to_vec();
+        let (mut order, mut adds) = (Vec::new(), Vec::new());
+        while !left.is_empty() {
+            let add = |j: usize, hit: &[bool]| self.covers(j, radius).filter(|&i| !hit[i]).map(|i| self.weights[i]).sum::<f64>();
+            let (k, a) = left
+                .iter()
+                .enumerate()
+                .map(|(k, &j)| (k, add(j, &hit)))
+                .fold((0, f64::NEG_INFINITY), |best, x| if x.1 > best.1 { x } else { best });
+            let j = left.remove(k);
+            for i in self.covers(j, radius) {
+                hit[i] = true;
+            }
+            order.push(j);
+            adds.push(a);
+        }
+        (order, adds)
+    }
+
+    /// The demand weight whose nearest of `sites` is each site (ties to the first).
+    pub fn assigned(&self, sites: &[usize]) -> Vec<f64> {
+        let mut best = vec![(f64::INFINITY, usize::MAX); self.points()];
+        for (k, &j) in sites.iter().enumerate() {
+            for &(i, c) in &self.reach[j] {
+                if c < best[i as usize].0 {
+                    best[i as usize] = (c, k);
+                }
+            }
+        }
+        let mut out = vec![0.0; sites.len()];
+        for (i, (_, k)) in best.iter().enumerate() {
+            if *k != usize::MAX {
+                out[*k] += self.weights[i];
+            }
+        }
+        out
     }
 
     /// Σ weight × cost to the nearest of `sites` (infinite if a point reaches none).
@@ -266,17 +382,27 @@ impl Instance {
 
     fn mclp_heuristic(&self, p: usize, radius: f64, limits: Limits) -> Solution {
         let n = self.candidates();
-        let cover: Vec<Vec<usize>> = (0..n).map(|j| self.covers(j, radius).collect()).collect();
-        // How many open sites cover each point.
+        let cover = Csr::new(n, |j| self.covers(j, radius).map(|i| i as u32));
+        let w = &self.weights;
+        let total: f64 = w.iter().sum();
+        // For each point: how many open sites cover it, and the XOR of their indices
+        // (with one, that is the site).
         let mut count = vec![0u32; self.points()];
+        let mut owner = vec![0u32; self.points()];
         let gain = |j: usize, count: &[u32]| {
-            cover[j].iter().filter(|&&i| count[i] == 0).map(|&i| self.weights[i]).sum::<f64>()
+            cover.row(j).iter().filter(|&&i| count[i as usize] == 0).map(|&i| w[i as usize]).sum::<f64>()
         };
         // Lazy greedy: gains only shrink as sites open (submodularity).
         let mut heap: BinaryHeap<(Ordered, std::cmp::Reverse<usize>)> =
             (0..n).map(|j| (Ordered(gain(j, &count)), std::cmp::Reverse(j))).collect();
-        let mut open = vec![false; n];
+        let mut slot_of = vec![u32::MAX; n];
         let mut sites = Vec::with_capacity(p);
+        let open_site = |j: usize, count: &mut [u32], owner: &mut [u32]| {
+            for &i in cover.row(j) {
+                count[i as usize] += 1;
+                owner[i as usize] ^= j as u32;
+            }
+        };
         while sites.len() < p {
             let Some((Ordered(g), std::cmp::Reverse(j))) = heap.pop() else { break };
             let fresh = gain(j, &count);
@@ -284,132 +410,209 @@ impl Instance {
                 heap.push((Ordered(fresh), std::cmp::Reverse(j)));
                 continue;
             }
-            open[j] = true;
+            slot_of[j] = sites.len() as u32;
             sites.push(j);
-            for &i in &cover[j] {
-                count[i] += 1;
-            }
+            open_site(j, &mut count, &mut owner);
         }
-        // Swap local search: replace an open site by a closed one while coverage grows.
+        let covered = |count: &[u32]| count.iter().zip(w).filter(|(c, _)| **c > 0).map(|(_, w)| w).sum::<f64>();
+        let bound_at = |count: &[u32], slot_of: &[u32]| {
+            let mut gains: Vec<f64> = (0..n).filter(|&k| slot_of[k] == u32::MAX).map(|k| gain(k, count)).collect();
+            let top = p.min(gains.len());
+            if top > 0 {
+                gains.select_nth_unstable_by(top - 1, |a, b| b.total_cmp(a));
+            }
+            covered(count) + gains[..top].iter().sum::<f64>()
+        };
+        let greedy = covered(&count);
+        // Greedy is within 1 − (1 − 1/p)^p of the optimum (Nemhauser, Wolsey & Fisher).
+        let ratio = 1.0 - (1.0 - 1.0 / p as f64).powi(p as i32);
+        let mut bound = total.min(greedy / ratio).min(bound_at(&count, &slot_of));
+        // Swap local search (vertex substitution), best improvement per pass. Closing
+        // the site in slot s loses the demand only it covers (loss[s]); opening k gains
+        // the uncovered demand in its reach plus, for that s, the demand k covers that
+        // only s covered (extra[s]). One pass reads every (site, point) pair once.
         let mut work = 0u64;
+        let mut loss = vec![0.0f64; sites.len()];
+        let mut extra = vec![0.0f64; sites.len()];
+        let mut touched: Vec<usize> = Vec::new();
+        let eps = 1e-9 * total.max(1.0);
+        let mut walk = Walk::new(&sites, covered(&count), true);
         for _ in 0..limits.swap_passes {
-            let mut improved = false;
-            for slot in sites.iter_mut() {
-                let out = *slot;
-                // Demand lost if `out` closes: points only it covers.
-                let mut only = vec![false; self.points()];
-                let mut loss = 0.0;
-                for &i in &cover[out] {
-                    if count[i] == 1 {
-                        only[i] = true;
-                        loss += self.weights[i];
-                    }
-                }
-                let mut best: Option<(usize, f64)> = None;
-                for k in (0..n).filter(|&k| !open[k]) {
-                    work += 1;
-                    let add: f64 =
-                        cover[k].iter().filter(|&&i| count[i] == 0 || only[i]).map(|&i| self.weights[i]).sum();
-                    if add - loss > 1e-9 && best.is_none_or(|(_, b)| add - loss > b) {
-                        best = Some((k, add - loss));
-                    }
-                }
-                if let Some((k, _)) = best {
-                    for &i in &cover[out] {
-                        count[i] -= 1;
-                    }
-                    for &i in &cover[k] {
-                        count[i] += 1;
-                    }
-                    open[out] = false;
-                    open[k] = true;
-                    *slot = k;
-                    improved = true;
+            loss.iter_mut().for_each(|l| *l = 0.0);
+            for (i, (&c, &o)) in count.iter().zip(&owner).enumerate() {
+                if c == 1 {
+                    loss[slot_of[o as usize] as usize] += w[i];
                 }
             }
-            if !improved {
-                break;
+            let (min_slot, min_loss) =
+                loss.iter().copied().enumerate().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or((0, 0.0));
+            let mut moves: Vec<(f64, usize, usize)> = Vec::new();
+            for k in (0..n).filter(|&k| slot_of[k] == u32::MAX) {
+                work += 1;
+                let mut g0 = 0.0;
+                for &i in cover.row(k) {
+                    let i = i as usize;
+                    match count[i] {
+                        0 => g0 += w[i],
+                        1 => {
+                            let s = slot_of[owner[i] as usize] as usize;
+                            if extra[s] == 0.0 {
+                                touched.push(s);
+                            }
+                            extra[s] += w[i];
+                        }
+                        _ => {}
+                    }
+                }
+                let (mut out, mut delta) = (min_slot, g0 - min_loss);
+                for &s in &touched {
+                    if g0 + extra[s] - loss[s] > delta {
+                        (out, delta) = (s, g0 + extra[s] - loss[s]);
+                    }
+                    extra[s] = 0.0;
+                }
+                touched.clear();
+                moves.push((delta, k, out));
+            }
+            let Some((k, s)) = walk.next_move(&sites, &mut moves, eps) else { break };
+            let out = sites[s];
+            for &i in cover.row(out) {
+                count[i as usize] -= 1;
+                owner[i as usize] ^= out as u32;
+            }
+            open_site(k, &mut count, &mut owner);
+            slot_of[out] = u32::MAX;
+            slot_of[k] = s as u32;
+            sites[s] = k;
+            walk.record(&sites, covered(&count));
+        }
+        // Back to the best set seen.
+        if walk.best_value > covered(&count) {
+            for &j in &sites {
+                for &i in cover.row(j) {
+                    count[i as usize] -= 1;
+                    owner[i as usize] ^= j as u32;
+                }
+                slot_of[j] = u32::MAX;
+            }
+            sites.clone_from(&walk.best);
+            for (s, &j) in sites.iter().enumerate() {
+                open_site(j, &mut count, &mut owner);
+                slot_of[j] = s as u32;
             }
         }
-        let objective: f64 = count.iter().zip(&self.weights).filter(|(c, _)| **c > 0).map(|(_, w)| w).sum();
-        let mut gains: Vec<f64> = (0..n).filter(|&k| !open[k]).map(|k| gain(k, &count)).collect();
-        gains.sort_unstable_by(|a, b| b.total_cmp(a));
-        let bound = (objective + gains.iter().take(p).sum::<f64>()).min(self.weights.iter().sum());
+        let objective = covered(&count);
+        bound = bound.min(bound_at(&count, &slot_of)).max(objective);
         sites.sort_unstable();
         Solution { sites, objective, bound, exact: false, work }
     }
 
     fn pmedian_heuristic(&self, p: usize, limits: Limits) -> Solution {
         let n = self.candidates();
+        let w = &self.weights;
+        // A point no open site reaches costs more than any reach (it only happens
+        // before every point has a site).
+        let far = 2.0 * self.reach.iter().flatten().map(|x| x.1).fold(0.0, f64::max) + 1.0;
+        // For each point: the cost to the nearest open site, that site, and the cost to
+        // the second nearest.
+        let mut d1 = vec![far; self.points()];
+        let mut s1 = vec![u32::MAX; self.points()];
+        let mut d2 = vec![far; self.points()];
+        let mut slot_of = vec![u32::MAX; n];
+        let mut sites: Vec<usize> = Vec::with_capacity(p);
         // Greedy: add the site that lowers the total cost most.
-        let mut best = vec![f64::INFINITY; self.points()];
-        let mut open = vec![false; n];
-        let mut sites = Vec::with_capacity(p);
-        let total = |best: &[f64]| -> f64 {
-            best.iter().zip(&self.weights).map(|(c, w)| if *w == 0.0 { 0.0 } else { c * w }).sum()
-        };
         for _ in 0..p {
-            let mut choice: Option<(usize, f64)> = None;
-            for k in (0..n).filter(|&k| !open[k]) {
-                let mut t = best.clone();
-                for &(i, c) in &self.reach[k] {
-                    t[i as usize] = t[i as usize].min(c);
-                }
-                let v = total(&t);
-                if choice.is_none_or(|(_, b)| v < b) {
-                    choice = Some((k, v));
-                }
-            }
-            let Some((k, _)) = choice else { break };
-            open[k] = true;
+            let best = (0..n)
+                .filter(|&k| slot_of[k] == u32::MAX)
+                .map(|k| (k, self.reach[k].iter().map(|&(i, c)| w[i as usize] * (d1[i as usize] - c).max(0.0)).sum()))
+                .max_by(|a: &(usize, f64), b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+            let Some((k, _)) = best else { break };
+            slot_of[k] = sites.len() as u32;
             sites.push(k);
             for &(i, c) in &self.reach[k] {
-                best[i as usize] = best[i as usize].min(c);
+                let i = i as usize;
+                if c < d1[i] {
+                    d1[i] = c;
+                    s1[i] = k as u32;
+                }
             }
         }
-        // Vertex substitution (Teitz & Bart): the best swap each pass; when none improves,
-        // the best one to a set not seen before (a plateau or a small climb), so the
-        // search can leave a local optimum; the best set seen is kept.
-        let mut value = self.median_cost(&sites);
-        let (mut best_sites, mut best_value) = (sites.clone(), value);
-        let mut seen = std::collections::HashSet::new();
-        let key = |s: &[usize]| {
-            let mut k = s.to_vec();
-            k.sort_unstable();
-            k
-        };
-        seen.insert(key(&sites));
-        let mut work = 0u64;
-        for _ in 0..limits.swap_passes {
-            let mut choice: Option<(usize, usize, f64)> = None;
-            for si in 0..sites.len() {
-                for k in (0..n).filter(|&k| !open[k]) {
-                    work += 1;
-                    let mut trial = sites.clone();
-                    trial[si] = k;
-                    let v = self.median_cost(&trial);
-                    if choice.is_none_or(|(_, _, b)| v < b) && (v + 1e-9 < value || !seen.contains(&key(&trial))) {
-                        choice = Some((si, k, v));
+        let nearest = |sites: &[usize], d1: &mut [f64], s1: &mut [u32], d2: &mut [f64]| {
+            d1.iter_mut().chain(d2.iter_mut()).for_each(|d| *d = far);
+            s1.iter_mut().for_each(|s| *s = u32::MAX);
+            for &j in sites {
+                for &(i, c) in &self.reach[j] {
+                    let i = i as usize;
+                    if c < d1[i] {
+                        (d2[i], d1[i], s1[i]) = (d1[i], c, j as u32);
+                    } else if c < d2[i] {
+                        d2[i] = c;
                     }
                 }
             }
-            let Some((si, k, v)) = choice else { break };
-            open[sites[si]] = false;
-            open[k] = true;
-            sites[si] = k;
-            value = v;
-            seen.insert(key(&sites));
-            if value + 1e-9 < best_value {
-                (best_sites, best_value) = (sites.clone(), value);
-            } else if value > best_value * 1.05 {
-                break;
+        };
+        // Fast vertex substitution (Whitaker 1983; Resende & Werneck 2004): closing slot
+        // s moves its points to their second site (loss[s]); opening k saves
+        // max(0, d1 − c) on the points it reaches, plus for that s the points whose
+        // nearest is s and to which k is closer than their second site (extra[s]).
+        let mut work = 0u64;
+        let mut loss = vec![0.0f64; sites.len()];
+        let mut extra = vec![0.0f64; sites.len()];
+        let mut touched: Vec<usize> = Vec::new();
+        let total = |d1: &[f64]| d1.iter().zip(w).map(|(c, w)| if *w == 0.0 { 0.0 } else { c * w }).sum::<f64>();
+        let eps = 1e-12 * total(&d1).max(1.0);
+        let mut walk = Walk::new(&sites, self.median_cost(&sites), false);
+        for _ in 0..limits.swap_passes {
+            nearest(&sites, &mut d1, &mut s1, &mut d2);
+            loss.iter_mut().for_each(|l| *l = 0.0);
+            for i in 0..self.points() {
+                if s1[i] != u32::MAX {
+                    loss[slot_of[s1[i] as usize] as usize] += w[i] * (d2[i] - d1[i]);
+                }
             }
+            let (min_slot, min_loss) =
+                loss.iter().copied().enumerate().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or((0, 0.0));
+            let mut moves: Vec<(f64, usize, usize)> = Vec::new();
+            for k in (0..n).filter(|&k| slot_of[k] == u32::MAX) {
+                work += 1;
+                let mut saved = 0.0;
+                for &(i, c) in &self.reach[k] {
+                    let i = i as usize;
+                    if c < d1[i] {
+                        saved += w[i] * (d1[i] - c);
+                    }
+                    if s1[i] != u32::MAX && c < d2[i] {
+                        let s = slot_of[s1[i] as usize] as usize;
+                        if extra[s] == 0.0 {
+                            touched.push(s);
+                        }
+                        extra[s] += w[i] * (d2[i] - c.max(d1[i]));
+                    }
+                }
+                let (mut out, mut delta) = (min_slot, saved - min_loss);
+                for &s in &touched {
+                    if saved + extra[s] - loss[s] > delta {
+                        (out, delta) = (s, saved + extra[s] - loss[s]);
+                    }
+                    extra[s] = 0.0;
+                }
+                touched.clear();
+                moves.push((delta, k, out));
+            }
+            let Some((k, s)) = walk.next_move(&sites, &mut moves, eps) else { break };
+            slot_of[sites[s]] = u32::MAX;
+            slot_of[k] = s as u32;
+            sites[s] = k;
+            walk.record(&sites, self.median_cost(&sites));
         }
-        let (mut sites, value) = (best_sites, best_value);
+        let sites = walk.best.clone();
+        let objective = self.median_cost(&sites);
+        // Every point costs at least its distance to the nearest candidate.
         let all: Vec<usize> = (0..n).collect();
         let bound = self.median_cost(&all);
+        let mut sites = sites;
         sites.sort_unstable();
-        Solution { sites, objective: value, bound, exact: false, work }
+        Solution { sites, objective, bound, exact: false, work }
     }
 
     fn set_cover(&self, radius: f64, limits: Limits) -> Result<Solution> {
@@ -494,6 +697,85 @@ impl Instance {
         sites.sort_unstable();
         let exact = sites.len() == bound;
         Ok(Solution { objective: sites.len() as f64, bound: bound as f64, sites, exact, work })
+    }
+}
+
+/// The local search's walk: improving swaps while there are any, then a few of the best
+/// swaps to sets not seen before (across a plateau or a small dip), keeping the best set.
+struct Walk {
+    seen: std::collections::HashSet<Vec<usize>>,
+    best: Vec<usize>,
+    best_value: f64,
+    maximise: bool,
+    stalled: usize,
+}
+
+/// Swaps without improvement tried in a row before the search stops.
+const STALL: usize = 8;
+
+impl Walk {
+    fn new(sites: &[usize], value: f64, maximise: bool) -> Walk {
+        let mut w = Walk { seen: Default::default(), best: sites.to_vec(), best_value: value, maximise, stalled: 0 };
+        w.seen.insert(Walk::key(sites));
+        w
+    }
+
+    fn key(sites: &[usize]) -> Vec<usize> {
+        let mut k = sites.to_vec();
+        k.sort_unstable();
+        k
+    }
+
+    /// The next swap (candidate in, slot out) among `moves` (gain, candidate, slot).
+    fn next_move(&mut self, sites: &[usize], moves: &mut [(f64, usize, usize)], eps: f64) -> Option<(usize, usize)> {
+        moves.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let &(gain, k, s) = moves.first()?;
+        if gain > eps {
+            self.stalled = 0;
+            return Some((k, s));
+        }
+        if self.stalled >= STALL {
+            return None;
+        }
+        self.stalled += 1;
+        moves.iter().find(|(_, k, s)| {
+            let mut next = sites.to_vec();
+            next[*s] = *k;
+            !self.seen.contains(&Walk::key(&next))
+        })
+        .map(|&(_, k, s)| (k, s))
+    }
+
+    fn record(&mut self, sites: &[usize], value: f64) {
+        self.seen.insert(Walk::key(sites));
+        let better = if self.maximise { value > self.best_value } else { value < self.best_value };
+        if better {
+            self.best = sites.to_vec();
+            self.best_value = value;
+        }
+    }
+}
+
+/// Rows of point indices, one per candidate, in one allocation.
+struct Csr {
+    offsets: Vec<usize>,
+    items: Vec<u32>,
+}
+
+impl Csr {
+    fn new<I: Iterator<Item = u32>>(rows: usize, row: impl Fn(usize) -> I) -> Csr {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        let mut items = Vec::new();
+        offsets.push(0);
+        for j in 0..rows {
+            items.extend(row(j));
+            offsets.push(items.len());
+        }
+        Csr { offsets, items }
+    }
+
+    fn row(&self, j: usize) -> &[u32] {
+        &self.items[self.offsets[j]..self.offsets[j + 1]]
     }
 }
 

@@ -279,21 +279,21 @@ impl Request {
     }
 }
 
-/// One (cell, area) pair and its two counts.
+/// One (cell, area) pair and its two counts (fractional under a population projection).
 #[derive(Debug, Clone)]
-struct Pair {
-    cell: Option<u64>,
-    nil: Option<i32>,
-    municipio: Option<i32>,
-    comune: String,
+pub(crate) struct Pair {
+    pub(crate) cell: Option<u64>,
+    pub(crate) nil: Option<i32>,
+    pub(crate) municipio: Option<i32>,
+    pub(crate) comune: String,
     /// Demand: potential; supply: facilities.
-    a: u64,
+    pub(crate) a: f64,
     /// Demand: expressed; supply: places.
-    b: u64,
+    pub(crate) b: f64,
 }
 
 impl Pair {
-    fn within(&self, place: &Place) -> bool {
+    pub(crate) fn within(&self, place: &Place) -> bool {
         let id = place.id.parse::<i32>().ok();
         match place.kind {
             AreaKind::Nil => self.nil.is_some() && self.nil == id,
@@ -302,7 +302,7 @@ impl Pair {
         }
     }
 
-    fn unit(&self, level: Level) -> Option<Unit> {
+    pub(crate) fn unit(&self, level: Level) -> Option<Unit> {
         match level {
             Level::Cell(_) => self.cell.map(Unit::Cell),
             Level::Nil => self.nil.map(|n| Unit::Area(n.to_string())),
@@ -314,16 +314,16 @@ impl Pair {
 
 /// A row's unit.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum Unit {
+pub(crate) enum Unit {
     Cell(u64),
     Area(String),
 }
 
-async fn batches(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
+pub(crate) async fn batches(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
     Ok(ctx.sql(sql).await?.collect().await?)
 }
 
-fn read_pairs(batches: &[RecordBatch]) -> Result<Vec<Pair>> {
+pub(crate) fn read_pairs(batches: &[RecordBatch]) -> Result<Vec<Pair>> {
     let mut out = Vec::new();
     for b in batches {
         let (cell, nil, mun, comune, a, x) =
@@ -335,8 +335,8 @@ fn read_pairs(batches: &[RecordBatch]) -> Result<Vec<Pair>> {
                 nil: opt_i32(&nil),
                 municipio: opt_i32(&mun),
                 comune: comune.value(i).to_owned(),
-                a: u64::try_from(a.value(i)).unwrap_or(0),
-                b: u64::try_from(x.value(i)).unwrap_or(0),
+                a: a.value(i) as f64,
+                b: x.value(i) as f64,
             });
         }
     }
@@ -345,7 +345,7 @@ fn read_pairs(batches: &[RecordBatch]) -> Result<Vec<Pair>> {
 
 /// The SELECT of the rows a target counts, with the columns its rule reads and, when
 /// `expressed` is asked for, the flag of those in care in the target's area.
-fn target_rows(ctx: &SessionContext, target: &Target, expressed: bool) -> Result<(String, String)> {
+pub(crate) fn target_rows(ctx: &SessionContext, target: &Target, expressed: bool) -> Result<(String, String)> {
     if !ctx.table_exist("population")? {
         return Err(Error::Invalid(
             "the warehouse has no population table; load the civil registry first (mosaico ingest registry <file>)"
@@ -364,7 +364,7 @@ fn target_rows(ctx: &SessionContext, target: &Target, expressed: bool) -> Result
 
 /// Demand pairs at the grid resolution: potential (rule) and, if asked, expressed (rule
 /// and in care; 0 otherwise, sparing the join with the cases).
-async fn demand_pairs(ctx: &SessionContext, target: &Target, res: u8, expressed: bool) -> Result<Vec<Pair>> {
+pub(crate) async fn demand_pairs(ctx: &SessionContext, target: &Target, res: u8, expressed: bool) -> Result<Vec<Pair>> {
     let (from, care) = target_rows(ctx, target, expressed)?;
     let sql = format!(
         "SELECT h3_parent(h3_10, {res}) AS cell, nil_id, municipio, comune_istat, count(*) AS potential, \
@@ -375,13 +375,18 @@ async fn demand_pairs(ctx: &SessionContext, target: &Target, res: u8, expressed:
     read_pairs(&batches(ctx, &sql).await.map_err(|e| rule_error(target, e))?)
 }
 
-fn rule_error(target: &Target, e: Error) -> Error {
+pub(crate) fn rule_error(target: &Target, e: Error) -> Error {
     match e {
         Error::Query(q) => {
             Error::Invalid(format!("target '{}': its rule `{}` does not run: {q}", target.id, target.rule))
         }
         other => other,
     }
+}
+
+/// A count summed from pairs, as a whole number (projected counts are fractional).
+pub(crate) fn count(x: f64) -> u64 {
+    x.round().max(0.0) as u64
 }
 
 /// Supply pairs at the grid resolution: facilities and places of the given types.
@@ -400,13 +405,13 @@ async fn supply_pairs(ctx: &SessionContext, types: &[String], res: u8) -> Result
 
 /// Names of areas, and which municipio a NIL lies in.
 #[derive(Debug, Default)]
-struct Areas {
+pub(crate) struct Areas {
     /// (kind, id) → (name, parent id).
     by_id: HashMap<(String, String), (String, Option<String>)>,
 }
 
 impl Areas {
-    async fn load(ctx: &SessionContext) -> Result<Areas> {
+    pub(crate) async fn load(ctx: &SessionContext) -> Result<Areas> {
         if !ctx.table_exist("areas")? {
             return Ok(Areas::default());
         }
@@ -423,7 +428,7 @@ impl Areas {
         Ok(Areas { by_id })
     }
 
-    fn name(&self, kind: AreaKind, id: &str) -> Option<&str> {
+    pub(crate) fn name(&self, kind: AreaKind, id: &str) -> Option<&str> {
         self.by_id.get(&(kind.code().to_owned(), id.to_owned())).map(|(n, _)| n.as_str())
     }
 
@@ -454,18 +459,18 @@ impl Areas {
 
 /// A row's unit as shown: id, name, and where it lies.
 #[derive(Debug, Clone, Default)]
-struct UnitInfo {
-    id: String,
-    name: Option<String>,
-    hex_id: Option<String>,
-    nil_id: Option<i32>,
-    municipio: Option<i32>,
-    comune_istat: Option<String>,
+pub(crate) struct UnitInfo {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) hex_id: Option<String>,
+    pub(crate) nil_id: Option<i32>,
+    pub(crate) municipio: Option<i32>,
+    pub(crate) comune_istat: Option<String>,
 }
 
 /// Describes units from the pairs they were built of (a cell lies where most of its
 /// counted rows are).
-fn describe(level: Level, unit: &Unit, main: Option<&Pair>, areas: &Areas) -> UnitInfo {
+pub(crate) fn describe(level: Level, unit: &Unit, main: Option<&Pair>, areas: &Areas) -> UnitInfo {
     match (level, unit) {
         (_, Unit::Cell(c)) => {
             let hex = CellIndex::try_from(*c).map(|c| c.to_string()).unwrap_or_else(|_| format!("{c:x}"));
@@ -502,7 +507,7 @@ fn describe(level: Level, unit: &Unit, main: Option<&Pair>, areas: &Areas) -> Un
 }
 
 /// Groups pairs into units: for each unit, its pairs (in input order).
-fn group<'p>(pairs: &'p [Pair], level: Level, area: Option<&Place>) -> BTreeMap<Unit, Vec<&'p Pair>> {
+pub(crate) fn group<'p>(pairs: &'p [Pair], level: Level, area: Option<&Place>) -> BTreeMap<Unit, Vec<&'p Pair>> {
     let mut units: BTreeMap<Unit, Vec<&Pair>> = BTreeMap::new();
     for p in pairs.iter().filter(|p| area.is_none_or(|a| p.within(a))) {
         if let Some(u) = p.unit(level) {
@@ -512,12 +517,12 @@ fn group<'p>(pairs: &'p [Pair], level: Level, area: Option<&Place>) -> BTreeMap<
     units
 }
 
-fn main_pair<'p>(pairs: &[&'p Pair]) -> Option<&'p Pair> {
-    pairs.iter().copied().max_by_key(|p| (p.a + p.b, std::cmp::Reverse(p.nil)))
+pub(crate) fn main_pair<'p>(pairs: &[&'p Pair]) -> Option<&'p Pair> {
+    pairs.iter().copied().max_by(|x, y| (x.a + x.b).total_cmp(&(y.a + y.b)).then(y.nil.cmp(&x.nil)))
 }
 
 /// The columns every measure starts with.
-fn unit_fields() -> Vec<Field> {
+pub(crate) fn unit_fields() -> Vec<Field> {
     vec![
         Field::new("id", DataType::Utf8, false),
         Field::new("name", DataType::Utf8, true),
@@ -528,7 +533,7 @@ fn unit_fields() -> Vec<Field> {
     ]
 }
 
-fn unit_columns(units: &[UnitInfo]) -> Vec<ArrayRef> {
+pub(crate) fn unit_columns(units: &[UnitInfo]) -> Vec<ArrayRef> {
     vec![
         Arc::new(StringArray::from_iter_values(units.iter().map(|u| u.id.as_str()))),
         Arc::new(units.iter().map(|u| u.name.as_deref()).collect::<StringArray>()),
@@ -539,7 +544,7 @@ fn unit_columns(units: &[UnitInfo]) -> Vec<ArrayRef> {
     ]
 }
 
-fn schema_with(extra: &[(&str, DataType, bool)]) -> SchemaRef {
+pub(crate) fn schema_with(extra: &[(&str, DataType, bool)]) -> SchemaRef {
     let mut fields = unit_fields();
     fields.extend(extra.iter().map(|(n, t, null)| Field::new(*n, t.clone(), *null)));
     Arc::new(Schema::new(fields))
@@ -582,7 +587,7 @@ pub fn gaps_schema() -> SchemaRef {
     ])
 }
 
-async fn prepare(ctx: &SessionContext, req: &Request) -> Result<Areas> {
+pub(crate) async fn prepare(ctx: &SessionContext, req: &Request) -> Result<Areas> {
     let areas = Areas::load(ctx).await?;
     if let Some(place) = &req.area {
         areas.check(place)?;
@@ -600,9 +605,9 @@ pub async fn demand(ctx: &SessionContext, req: &Request) -> Result<RecordBatch> 
     let (mut potential, mut expressed, mut hidden) = (Vec::new(), Vec::new(), Vec::new());
     for (unit, ps) in &units {
         info.push(describe(req.level, unit, main_pair(ps), &areas));
-        let p = suppress(ps.iter().map(|p| p.a).sum(), req.threshold);
+        let p = suppress(count(ps.iter().map(|p| p.a).sum()), req.threshold);
         potential.push(p);
-        expressed.push(suppress(ps.iter().map(|p| p.b).sum(), req.threshold));
+        expressed.push(suppress(count(ps.iter().map(|p| p.b).sum()), req.threshold));
         hidden.push(p.is_none());
     }
     let mut cols = unit_columns(&info);
@@ -621,8 +626,8 @@ pub async fn supply(ctx: &SessionContext, req: &Request) -> Result<RecordBatch> 
     let (mut facilities, mut places) = (Vec::new(), Vec::new());
     for (unit, ps) in &units {
         info.push(describe(req.level, unit, main_pair(ps), &areas));
-        facilities.push(ps.iter().map(|p| p.a).sum::<u64>());
-        places.push(ps.iter().map(|p| p.b).sum::<u64>());
+        facilities.push(count(ps.iter().map(|p| p.a).sum()));
+        places.push(count(ps.iter().map(|p| p.b).sum()));
     }
     let mut cols = unit_columns(&info);
     cols.push(Arc::new(UInt64Array::from(facilities)));
@@ -642,14 +647,14 @@ pub struct AccessField {
 
 /// Computes the accessibility of every demand cell: pairs aggregated per cell, costs
 /// between cell centres by haversine, only pairs within the catchment listed.
-fn access_field(demand: &[Pair], supply: &[Pair], method: Method, catchment_km: f64) -> AccessField {
-    let mut d_cells: HashMap<u64, u64> = HashMap::new();
+pub(crate) fn access_field(demand: &[Pair], supply: &[Pair], method: Method, catchment_km: f64) -> AccessField {
+    let mut d_cells: HashMap<u64, f64> = HashMap::new();
     for p in demand {
         if let Some(c) = p.cell {
             *d_cells.entry(c).or_default() += p.a;
         }
     }
-    let mut s_cells: HashMap<u64, u64> = HashMap::new();
+    let mut s_cells: HashMap<u64, f64> = HashMap::new();
     for p in supply {
         if let Some(c) = p.cell {
             *s_cells.entry(c).or_default() += p.b;
@@ -658,9 +663,9 @@ fn access_field(demand: &[Pair], supply: &[Pair], method: Method, catchment_km: 
     let centre = |c: u64| CellIndex::try_from(c).ok().map(LatLng::from).map(|ll| (ll.lat(), ll.lng()));
     // Demand cells sorted by latitude, so each supply cell scans only a band.
     let mut d: Vec<(u64, f64, (f64, f64))> =
-        d_cells.iter().filter_map(|(c, n)| Some((*c, *n as f64, centre(*c)?))).collect();
+        d_cells.iter().filter_map(|(c, n)| Some((*c, *n, centre(*c)?))).collect();
     d.sort_by(|a, b| a.2.0.total_cmp(&b.2.0));
-    let s: Vec<(f64, (f64, f64))> = s_cells.iter().filter_map(|(c, n)| Some((*n as f64, centre(*c)?))).collect();
+    let s: Vec<(f64, (f64, f64))> = s_cells.iter().filter_map(|(c, n)| Some((*n, centre(*c)?))).collect();
     let band = catchment_km / 111.0 + 1e-6;
     let mut costs = Vec::new();
     for (j, (_, (lat, lng))) in s.iter().enumerate() {
@@ -703,7 +708,7 @@ async fn measure(ctx: &SessionContext, req: &Request) -> Result<Measured> {
     let reference = field.reference;
     let cell_access = |p: &Pair| p.cell.and_then(|c| field.by_cell.get(&c).copied().flatten());
     let gap_of = |p: &Pair| {
-        let n = p.a as f64;
+        let n = p.a;
         match (cell_access(p), reference) {
             (Some(a), Some(r)) if r > 0.0 => n * (1.0 - a / r).max(0.0),
             _ => n,
@@ -714,12 +719,12 @@ async fn measure(ctx: &SessionContext, req: &Request) -> Result<Measured> {
     let mut m = Measured { info: Vec::new(), potential: Vec::new(), access: Vec::new(), gap: Vec::new(), reference };
     for (unit, ps) in &units {
         m.info.push(describe(req.level, unit, main_pair(ps), &areas));
-        let n: u64 = ps.iter().map(|p| p.a).sum();
-        m.potential.push(n);
+        let n: f64 = ps.iter().map(|p| p.a).sum();
+        m.potential.push(count(n));
         let access = match unit {
             Unit::Cell(c) => field.by_cell.get(c).copied().flatten(),
             Unit::Area(_) => {
-                (n > 0).then(|| ps.iter().map(|p| p.a as f64 * cell_access(p).unwrap_or(0.0)).sum::<f64>() / n as f64)
+                (n > 0.0).then(|| ps.iter().map(|p| p.a * cell_access(p).unwrap_or(0.0)).sum::<f64>() / n)
             }
         };
         m.access.push(access);
@@ -776,7 +781,7 @@ pub async fn gaps(ctx: &SessionContext, req: &Request) -> Result<RecordBatch> {
 mod tests {
     use super::*;
 
-    fn pair(cell: u64, a: u64, b: u64) -> Pair {
+    fn pair(cell: u64, a: f64, b: f64) -> Pair {
         Pair { cell: Some(cell), nil: Some(1), municipio: Some(1), comune: MILANO.into(), a, b }
     }
 
@@ -801,8 +806,8 @@ mod tests {
         // Three cells 1–2 km apart; 10 places for 40 + 60 + 100 persons.
         let c = |lat: f64, lng: f64| u64::from(LatLng::new(lat, lng).unwrap().to_cell(h3o::Resolution::Nine));
         let (a, b, x) = (c(45.46, 9.19), c(45.47, 9.20), c(45.48, 9.18));
-        let demand = [pair(a, 40, 0), pair(b, 60, 0), pair(x, 100, 0)];
-        let supply = [pair(b, 1, 10)];
+        let demand = [pair(a, 40.0, 0.0), pair(b, 60.0, 0.0), pair(x, 100.0, 0.0)];
+        let supply = [pair(b, 1.0, 10.0)];
         let f = access_field(&demand, &supply, Method::TwoStep, 50.0);
         assert_eq!(f.reference, Some(10.0 / 200.0));
         for cell in [a, b, x] {

@@ -16,10 +16,13 @@
 pub mod config;
 pub mod demo;
 pub mod ingest;
+pub mod locate_files;
 pub use mosaico_domain::i18n;
 pub mod map;
 mod pages;
 mod planner;
+mod whatif;
+mod whatif_pages;
 pub mod sql_out;
 pub mod territory;
 
@@ -31,6 +34,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use datafusion::prelude::SessionContext;
+use mosaico_analytics::cohort::RateTable;
 use mosaico_analytics::targets::Catalogue;
 use mosaico_analytics::{AreaOutline, CellCount, Metric};
 use mosaico_warehouse::{AsOf, Warehouse};
@@ -50,6 +54,12 @@ struct Inner {
     nil: Vec<AreaOutline>,
     /// The catalogue of targets.
     catalogue: Arc<Catalogue>,
+    /// The warehouse (scenarios are saved in it; their base versions are read from it).
+    wh: Warehouse,
+    /// The version of each table the session reads.
+    versions: std::collections::BTreeMap<String, u64>,
+    /// Birth, death and migration rates of population projections.
+    rates: Arc<RateTable>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -72,6 +82,8 @@ impl AppState {
     /// (the `persons` / `households` views and the measures' table functions are
     /// registered in it).
     pub async fn open_with(wh: &Warehouse, threshold: u64, catalogue: Arc<Catalogue>) -> anyhow::Result<Self> {
+        let mut versions = wh.versions().await?;
+        versions.remove(mosaico_analytics::scenario::TABLE);
         let ctx = wh.session(&AsOf::Latest).await?;
         mosaico_analytics::register(&ctx, catalogue.clone(), threshold).await?;
         let nil = if wh.has_table("areas").await? {
@@ -88,7 +100,8 @@ impl AppState {
         if nil.is_empty() && wh.has_table("areas").await? {
             tracing::warn!("the areas table has no NIL outlines; the map is drawn without them");
         }
-        Ok(Self { inner: Arc::new(Inner { ctx, threshold, nil, cases: None, catalogue }) })
+        let rates = Arc::new(RateTable::built_in());
+        Ok(Self { inner: Arc::new(Inner { ctx, threshold, nil, cases: None, catalogue, wh: wh.clone(), versions, rates }) })
     }
 
     /// Adds the case-management core (its API under `/api/v1/` and pages under `/app/`).
@@ -99,6 +112,9 @@ impl AppState {
             nil: arc.nil.clone(),
             cases: arc.cases.clone(),
             catalogue: arc.catalogue.clone(),
+            wh: arc.wh.clone(),
+            versions: arc.versions.clone(),
+            rates: arc.rates.clone(),
         });
         Self { inner: Arc::new(Inner { cases: Some(cases), ..inner }) }
     }
@@ -110,6 +126,23 @@ impl AppState {
     /// The catalogue of targets.
     pub fn catalogue(&self) -> &Catalogue {
         &self.inner.catalogue
+    }
+
+    /// The saved scenarios.
+    fn scenarios(&self) -> mosaico_analytics::scenario::Store {
+        mosaico_analytics::scenario::Store::new(self.inner.wh.clone())
+    }
+
+    /// A session on the warehouse as a scenario's base saw it: the app's own session
+    /// when the versions are those it reads.
+    async fn session_at(&self, base: &std::collections::BTreeMap<String, u64>) -> Result<SessionContext, ApiError> {
+        if base.is_empty() || *base == self.inner.versions {
+            return Ok(self.inner.ctx.clone());
+        }
+        let present = self.inner.wh.tables().await.map_err(|e| ApiError::internal(&e))?;
+        let pinned: std::collections::BTreeMap<String, u64> =
+            base.iter().filter(|(t, _)| present.contains(t)).map(|(t, v)| (t.clone(), *v)).collect();
+        self.inner.wh.session(&AsOf::Tables(pinned)).await.map_err(|e| ApiError::internal(&e))
     }
 }
 
@@ -126,12 +159,20 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self { status: StatusCode::BAD_REQUEST, message: message.into() }
     }
+
+    /// A 500: the cause is logged, not sent.
+    fn internal(e: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "request failed");
+        Self { status: StatusCode::INTERNAL_SERVER_ERROR, message: "internal error".into() }
+    }
 }
 
 impl From<mosaico_analytics::Error> for ApiError {
     fn from(e: mosaico_analytics::Error) -> Self {
         match e {
             mosaico_analytics::Error::Invalid(m) => Self::bad_request(m),
+            mosaico_analytics::Error::NotFound(m) => Self { status: StatusCode::NOT_FOUND, message: m },
+            mosaico_analytics::Error::Unsolvable(m) => Self { status: StatusCode::UNPROCESSABLE_ENTITY, message: m },
             other => {
                 tracing::error!(error = %other, "analytics query failed");
                 Self { status: StatusCode::INTERNAL_SERVER_ERROR, message: "internal error".into() }
@@ -160,6 +201,18 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/territory/supply", get(territory::supply))
         .route("/api/v1/territory/accessibility", get(territory::accessibility))
         .route("/api/v1/territory/gaps", get(territory::gaps))
+        .route("/api/v1/scenarios", get(whatif::list).post(whatif::create))
+        .route("/api/v1/scenarios/compare", get(whatif::compare))
+        .route("/api/v1/scenarios/{id}", get(whatif::get_one).put(whatif::update).delete(whatif::delete))
+        .route("/api/v1/scenarios/{id}/outcome", get(whatif::outcome))
+        .route("/api/v1/locate", get(whatif::locate))
+        .route("/api/v1/forecast/population", get(whatif::population))
+        .route("/api/v1/forecast/demand", get(whatif::projected_demand))
+        .route("/api/v1/forecast/series", axum::routing::post(whatif::series))
+        .route("/planner/scenarios", get(whatif_pages::scenarios).post(whatif_pages::create))
+        .route("/planner/scenarios/{id}", get(whatif_pages::scenario))
+        .route("/planner/locate", get(whatif_pages::locate))
+        .route("/planner/compare", get(whatif_pages::compare))
         .with_state(state);
     match cases {
         Some(c) => router.merge(mosaico_case_app::router(c)),
@@ -179,8 +232,11 @@ async fn healthz() -> Json<serde_json::Value> {
     info(title = "Mosaico", description = "Welfare intelligence for municipal social services: the dashboard's \
         territorial API and the case-management core (Cartella Sociale). Sign in with POST /api/v1/session; \
         send the CSRF token it returns in x-csrf-token with every request that changes something."),
-    paths(healthz, territory_cells, territory::demand, territory::supply, territory::accessibility, territory::gaps),
-    tags((name = "service", description = "Liveness"), (name = "territory", description = "Demand, supply, accessibility and gaps per H3 cell and area; counts of persons suppressed below the threshold"))
+    paths(healthz, territory_cells, territory::demand, territory::supply, territory::accessibility, territory::gaps,
+        whatif::list, whatif::create, whatif::get_one, whatif::update, whatif::delete, whatif::outcome, whatif::compare,
+        whatif::locate, whatif::population, whatif::projected_demand, whatif::series),
+    tags((name = "service", description = "Liveness"), (name = "territory", description = "Demand, supply, accessibility and gaps per H3 cell and area; counts of persons suppressed below the threshold"),
+        (name = "planning", description = "What-if scenarios over a warehouse version, location optimisation (MCLP, p-median, set covering), population and demand projections, monthly forecasts"))
 )]
 struct DashboardApi;
 

@@ -88,6 +88,29 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Solve a location problem given as files: demand points (`id,lat,lon,weight`) and
+    /// candidate sites (`id,lat,lon`), haversine distances in km. Prints the result as
+    /// JSON (the sites by id, the objective and the bound on the optimum).
+    Locate {
+        /// Demand points CSV.
+        #[arg(long)]
+        demand: PathBuf,
+        /// Candidate sites CSV.
+        #[arg(long)]
+        candidates: PathBuf,
+        /// mclp, pmedian or lscp.
+        #[arg(long, default_value = "mclp")]
+        model: String,
+        /// Sites to open (mclp, pmedian).
+        #[arg(long, default_value_t = 1)]
+        p: usize,
+        /// Service radius in km (mclp, lscp); for pmedian, the farthest distance kept.
+        #[arg(long, default_value_t = 3.0)]
+        radius_km: f64,
+        /// Write the JSON here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Run a SQL query on the warehouse.
     Sql {
         /// The query.
@@ -163,7 +186,7 @@ enum SamplesCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Command::Sql { .. });
+    let quiet = matches!(cli.command, Command::Sql { .. } | Command::Locate { .. });
     let filter = tracing_subscriber::EnvFilter::try_from_env("MOSAICO_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info,deltalake_core=warn,buoyant_kernel=warn" })
     });
@@ -190,6 +213,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         cfg.warehouse = Some(w);
     }
     match cli.command {
+        Command::Locate { demand, candidates, model, p, radius_km, out } => {
+            let json = mosaico_api::locate_files::solve(&demand, &candidates, &model, p, radius_km)?;
+            let text = serde_json::to_string_pretty(&json)?;
+            match out {
+                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+                None => println!("{text}"),
+            }
+        }
         Command::Demo { port, seed, persons, cases } => {
             let started = std::time::Instant::now();
             let wh = demo::prepare(&cfg, DemoSample { seed, persons }).await?;

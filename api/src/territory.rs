@@ -47,7 +47,7 @@ pub enum Format {
 }
 
 impl Format {
-    fn parse(s: Option<&str>) -> Result<Format, ApiError> {
+    pub(crate) fn parse(s: Option<&str>) -> Result<Format, ApiError> {
         match s.unwrap_or("json") {
             "json" => Ok(Format::Json),
             "csv" => Ok(Format::Csv),
@@ -157,7 +157,7 @@ pub fn json_rows(batch: &RecordBatch) -> Result<Vec<Value>, ApiError> {
     serde_json::from_slice(&buf).map_err(internal)
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
+pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "encoding a measure failed");
     ApiError { status: axum::http::StatusCode::INTERNAL_SERVER_ERROR, message: "internal error".into() }
 }
@@ -167,31 +167,44 @@ async fn serve(state: AppState, measure: Measure, q: MeasureQuery) -> Result<Res
     let req = request(&state, measure, &q)?;
     let batch = compute(&state, measure, &req).await?;
     let file = format!("mosaico-{}-{}-{}", measure.code(), req.target.id, level_tag(req.level));
+    let mut body = json!({
+        "measure": measure.code(),
+        "level": req.level.code(),
+        "res": req.level.grid_res(),
+        "area": req.area.as_ref().map(ToString::to_string),
+        "facility_types": req.facility_types,
+        "threshold": req.threshold,
+    });
+    if measure != Measure::Supply {
+        body["target"] = json!({ "id": req.target.id, "name": req.target.name, "kind": req.target.kind, "area": req.target.area });
+    }
+    if matches!(measure, Measure::Accessibility | Measure::Gaps) {
+        body["method"] = json!(req.method.code());
+        body["catchment_km"] = json!(req.catchment_km);
+    }
+    respond(&state, format, Some(req.level), &batch, &file, body).await
+}
+
+/// A batch in a format: JSON (`body` with the rows added as `rows`), CSV, Arrow IPC, or
+/// GeoJSON (when `level` says what the rows' ids are).
+pub(crate) async fn respond(
+    state: &AppState,
+    format: Format,
+    level: Option<Level>,
+    batch: &RecordBatch,
+    file: &str,
+    mut body: Value,
+) -> Result<Response, ApiError> {
     match format {
         Format::Json => {
-            let mut body = json!({
-                "measure": measure.code(),
-                "level": req.level.code(),
-                "res": req.level.grid_res(),
-                "area": req.area.as_ref().map(ToString::to_string),
-                "facility_types": req.facility_types,
-                "threshold": req.threshold,
-                "rows": json_rows(&batch)?,
-            });
-            if measure != Measure::Supply {
-                body["target"] = json!({ "id": req.target.id, "name": req.target.name, "kind": req.target.kind, "area": req.target.area });
-            }
-            if matches!(measure, Measure::Accessibility | Measure::Gaps) {
-                body["method"] = json!(req.method.code());
-                body["catchment_km"] = json!(req.catchment_km);
-            }
+            body["rows"] = Value::Array(json_rows(batch)?);
             Ok(axum::Json(body).into_response())
         }
         Format::Csv => {
             let mut buf = Vec::new();
             {
                 let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut buf);
-                w.write(&batch).map_err(internal)?;
+                w.write(batch).map_err(internal)?;
             }
             Ok(download(buf, "text/csv; charset=utf-8", &format!("{file}.csv")))
         }
@@ -200,13 +213,16 @@ async fn serve(state: AppState, measure: Measure, q: MeasureQuery) -> Result<Res
             {
                 let mut w = datafusion::arrow::ipc::writer::StreamWriter::try_new(&mut buf, &batch.schema())
                     .map_err(internal)?;
-                w.write(&batch).map_err(internal)?;
+                w.write(batch).map_err(internal)?;
                 w.finish().map_err(internal)?;
             }
             Ok(download(buf, "application/vnd.apache.arrow.stream", &format!("{file}.arrows")))
         }
         Format::GeoJson => {
-            let body = geojson(&state, req.level, &batch).await?;
+            let Some(level) = level else {
+                return Err(ApiError::bad_request("format: geojson is not offered here; use json, csv or arrow"));
+            };
+            let body = geojson(state, level, batch).await?;
             Ok(download(
                 serde_json::to_vec(&body).map_err(internal)?,
                 "application/geo+json",
@@ -216,7 +232,7 @@ async fn serve(state: AppState, measure: Measure, q: MeasureQuery) -> Result<Res
     }
 }
 
-fn level_tag(level: Level) -> String {
+pub(crate) fn level_tag(level: Level) -> String {
     match level {
         Level::Cell(r) => format!("res{r}"),
         other => other.code().to_owned(),

@@ -298,6 +298,15 @@ impl Warehouse {
         Ok(ctx)
     }
 
+    /// The rows of one table at its latest version, without opening the others.
+    pub async fn read_table(&self, name: &str) -> Result<Vec<RecordBatch>> {
+        let table = self.load(name, &AsOf::Latest).await?;
+        let ctx = SessionContext::new();
+        table.update_datafusion_session(&ctx.state())?;
+        ctx.register_table("t", table.table_provider().await?)?;
+        Ok(ctx.sql("SELECT * FROM t").await?.collect().await?)
+    }
+
     /// Runs one SQL query and collects the result.
     pub async fn query(&self, sql: &str, as_of: &AsOf) -> Result<Vec<RecordBatch>> {
         let ctx = self.session(as_of).await?;
