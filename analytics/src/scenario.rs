@@ -467,7 +467,8 @@ pub struct Totals {
     pub served_share: Option<f64>,
     /// The gap (persons not matched by places in reach at the territory's ratio).
     pub gap: f64,
-    /// Places per person over the whole territory.
+    /// The standard the gap is measured at: places per person over the whole territory
+    /// in the first variant (the baseline), so that variants compare.
     pub reference: Option<f64>,
     /// The catchment used, in km.
     pub catchment_km: f64,
@@ -482,7 +483,9 @@ struct Outcome {
     pairs: Vec<Pair>,
 }
 
-async fn outcome(req: &Request, v: &Variant<'_>, rates: &RateTable) -> Result<Outcome> {
+/// Measures a variant; the gap is taken at `standard` places per person when given (the
+/// baseline's, so that variants compare), else at the variant's own ratio.
+async fn outcome(req: &Request, v: &Variant<'_>, rates: &RateTable, standard: Option<f64>) -> Result<Outcome> {
     let changes = v.scenario.map(|s| s.changes.as_slice()).unwrap_or_default();
     let catchment = v.scenario.and_then(Scenario::catchment_km).unwrap_or(req.catchment_km);
     let res = req.level.grid_res();
@@ -497,7 +500,7 @@ async fn outcome(req: &Request, v: &Variant<'_>, rates: &RateTable) -> Result<Ou
     let facilities = apply(v.ctx, facilities(v.ctx).await?, changes).await?;
     let supply = supply_pairs(&facilities, &req.facility_types, res);
     let field = territory::access_field(&demand, &supply, req.method, catchment);
-    let reference = field.reference;
+    let reference = standard.or(field.reference);
     let cell_access = |p: &Pair| p.cell.and_then(|c| field.by_cell.get(&c).copied().flatten());
     let gap_of = |p: &Pair| match (cell_access(p), reference) {
         (Some(a), Some(r)) if r > 0.0 => p.a * (1.0 - a / r).max(0.0),
@@ -555,16 +558,18 @@ pub struct Comparison {
 }
 
 /// Measures each variant and lays them side by side, the first being the reference of
-/// the changes. Counts of persons under the threshold are suppressed, with the gap and
+/// the changes; every gap is measured at the first variant's places per person (adding
+/// places never widens a gap, closing never narrows one). Counts of persons under the threshold are suppressed, with the gap and
 /// the changes that would reveal them.
 pub async fn compare(req: &Request, variants: &[Variant<'_>], rates: &RateTable) -> Result<Comparison> {
     let Some(first) = variants.first() else {
         return Err(Error::Invalid("compare: give at least one scenario".into()));
     };
     let areas = territory::prepare(first.ctx, req).await?;
-    let mut outcomes = Vec::with_capacity(variants.len());
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(variants.len());
     for v in variants {
-        outcomes.push(outcome(req, v, rates).await?);
+        let standard = outcomes.first().and_then(|o| o.totals.reference);
+        outcomes.push(outcome(req, v, rates, standard).await?);
     }
     let mut all: BTreeMap<Unit, Vec<&Pair>> = BTreeMap::new();
     for o in &outcomes {
@@ -639,8 +644,10 @@ pub async fn projected_demand(
     }
     let mut rows: (Vec<Option<i32>>, Vec<String>, Vec<Option<String>>, Vec<u64>, Vec<Option<u64>>, Vec<bool>, Vec<u64>) =
         Default::default();
-    for ((nil, comune), per_year) in &by {
-        let key = AreaKey { nil: *nil, comune: comune.clone() };
+    let empty = vec![0.0; years as usize + 1];
+    for key in projection.by_area.keys() {
+        let (nil, comune) = (&key.nil, &key.comune);
+        let per_year = by.get(&(key.nil, key.comune.clone())).unwrap_or(&empty);
         let name = match nil {
             Some(n) => areas.name(territory::AreaKind::Nil, &n.to_string()),
             None => areas.name(territory::AreaKind::Comune, comune),
