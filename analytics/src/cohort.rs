@@ -53,7 +53,8 @@ pub fn band_of(age: u32) -> usize {
 
 /// The SQL expression giving the band index of `age` (the same bands).
 pub fn band_sql() -> String {
-    let arms: Vec<String> = BANDS.iter().enumerate().map(|(i, (_, hi, _))| format!("WHEN age <= {hi} THEN {i}")).collect();
+    let arms: Vec<String> =
+        BANDS.iter().enumerate().map(|(i, (_, hi, _))| format!("WHEN age <= {hi} THEN {i}")).collect();
     format!("CASE {} ELSE {} END", arms.join(" "), BANDS.len() - 1)
 }
 
@@ -128,7 +129,7 @@ impl RateTable {
                 )));
             }
         }
-        let mut rows = Vec::new();
+        let mut rows: Vec<Row> = Vec::new();
         for (n, line) in lines {
             let f: Vec<&str> = line.split(',').collect();
             let num = |i: usize, what: &str| -> Result<f64> {
@@ -136,12 +137,20 @@ impl RateTable {
                     Error::Invalid(format!("rates, line {}: {what} is not a count ≥ 0: {line:?}", n + 1))
                 })
             };
-            let id = f.first().and_then(|v| v.trim().parse::<i32>().ok()).ok_or_else(|| {
-                Error::Invalid(format!("rates, line {}: nil_id is not a number: {line:?}", n + 1))
-            })?;
-            rows.push((id, num(2, "population")?, num(3, "births")?, num(4, "deaths")?, num(5, "immigrants")?, num(6, "emigrants")?));
+            let id = f
+                .first()
+                .and_then(|v| v.trim().parse::<i32>().ok())
+                .ok_or_else(|| Error::Invalid(format!("rates, line {}: nil_id is not a number: {line:?}", n + 1)))?;
+            rows.push((
+                id,
+                num(2, "population")?,
+                num(3, "births")?,
+                num(4, "deaths")?,
+                num(5, "immigrants")?,
+                num(6, "emigrants")?,
+            ));
         }
-        let sum = |k: fn(&(i32, f64, f64, f64, f64, f64)) -> f64| rows.iter().map(k).sum::<f64>();
+        let sum = |k: fn(&Row) -> f64| rows.iter().map(k).sum::<f64>();
         let pop = sum(|r| r.1);
         if pop <= 0.0 {
             return Err(Error::Invalid("rates: the table has no residents".into()));
@@ -180,6 +189,9 @@ impl RateTable {
         Ok(self)
     }
 }
+
+/// A row of the rates table: NIL, residents, births, deaths, immigrants, emigrants.
+type Row = (i32, f64, f64, f64, f64, f64);
 
 /// The shape of the yearly probability of dying by age (Gompertz, with an infant term).
 fn mortality_shape(age: usize) -> f64 {
@@ -292,10 +304,8 @@ mod tests {
         // 1,000 residents of every age 0..=99: deaths at the crude rate in year 1.
         let mut ages = [1000.0; MAX_AGE + 1];
         ages[MAX_AGE] = 0.0;
-        let rates = RateTable {
-            default: Rates { births: 0.01, deaths: 0.012, migration: 0.0 },
-            by_nil: BTreeMap::new(),
-        };
+        let rates =
+            RateTable { default: Rates { births: 0.01, deaths: 0.012, migration: 0.0 }, by_nil: BTreeMap::new() };
         let p = project(BTreeMap::from([(key(1), ages)]), &rates, 3).unwrap();
         let y = &p.by_area[&key(1)];
         assert_eq!(y.len(), 4);
@@ -307,7 +317,9 @@ mod tests {
         // The old die more: the 90-year-olds lose more than the 30-year-olds.
         assert!(y[1][91] < y[1][31]);
         // Net migration of +1 % a year scales everyone.
-        let grown = RateTable::built_in().with(Overrides { births: Some(0.0), deaths: Some(0.0), migration: Some(0.01) }).unwrap();
+        let grown = RateTable::built_in()
+            .with(Overrides { births: Some(0.0), deaths: Some(0.0), migration: Some(0.01) })
+            .unwrap();
         let p = project(BTreeMap::from([(key(1), ages)]), &grown, 2).unwrap();
         assert!((p.total(&key(1), 2) - total0 * 1.01 * 1.01).abs() < 1e-6);
         assert!((p.growth(&key(1), Some(band_of(80)), 2) - 1.0201).abs() < 0.02);

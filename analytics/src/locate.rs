@@ -271,7 +271,9 @@ impl Instance {
         let mut left = sites.to_vec();
         let (mut order, mut adds) = (Vec::new(), Vec::new());
         while !left.is_empty() {
-            let add = |j: usize, hit: &[bool]| self.covers(j, radius).filter(|&i| !hit[i]).map(|i| self.weights[i]).sum::<f64>();
+            let add = |j: usize, hit: &[bool]| {
+                self.covers(j, radius).filter(|&i| !hit[i]).map(|i| self.weights[i]).sum::<f64>()
+            };
             let (k, a) = left
                 .iter()
                 .enumerate()
@@ -738,12 +740,14 @@ impl Walk {
             return None;
         }
         self.stalled += 1;
-        moves.iter().find(|(_, k, s)| {
-            let mut next = sites.to_vec();
-            next[*s] = *k;
-            !self.seen.contains(&Walk::key(&next))
-        })
-        .map(|&(_, k, s)| (k, s))
+        moves
+            .iter()
+            .find(|(_, k, s)| {
+                let mut next = sites.to_vec();
+                next[*s] = *k;
+                !self.seen.contains(&Walk::key(&next))
+            })
+            .map(|&(_, k, s)| (k, s))
     }
 
     fn record(&mut self, sites: &[usize], value: f64) {

@@ -25,7 +25,7 @@ use datafusion::prelude::SessionContext;
 use h3o::{CellIndex, LatLng, Resolution};
 use mosaico_warehouse::Warehouse;
 
-use crate::cohort::{self, AreaKey, Ages, Overrides, RateTable};
+use crate::cohort::{self, Ages, AreaKey, Overrides, RateTable};
 use crate::targets::{Kind, Target};
 use crate::territory::{self, Areas, Pair, Request, Unit, count};
 use crate::{Error, Result, i32s, i64s, strings, suppress, u64s};
@@ -267,7 +267,11 @@ async fn site_cell(ctx: &SessionContext, site: &Site) -> Result<u64> {
         Site::Cell { cell } => {
             let c: CellIndex =
                 cell.parse().map_err(|_| Error::Invalid(format!("'{cell}' is not an H3 cell (hexadecimal)")))?;
-            let c = if c.resolution() < Resolution::Ten { c.center_child(Resolution::Ten) } else { c.parent(Resolution::Ten) };
+            let c = if c.resolution() < Resolution::Ten {
+                c.center_child(Resolution::Ten)
+            } else {
+                c.parent(Resolution::Ten)
+            };
             c.map(u64::from).ok_or_else(|| Error::Invalid(format!("'{cell}' has no res-10 cell")))
         }
         Site::Nil { nil } => {
@@ -282,9 +286,14 @@ async fn site_cell(ctx: &SessionContext, site: &Site) -> Result<u64> {
                 return Err(Error::Invalid(format!("NIL {nil} does not exist in the territory")));
             }
             let n = cells.len() as f64;
-            let (lat, lng) = cells.iter().map(|c| LatLng::from(*c)).fold((0.0, 0.0), |(a, b), ll| (a + ll.lat() / n, b + ll.lng() / n));
+            let (lat, lng) = cells
+                .iter()
+                .map(|c| LatLng::from(*c))
+                .fold((0.0, 0.0), |(a, b), ll| (a + ll.lat() / n, b + ll.lng() / n));
             let best = cells.iter().min_by(|a, b| {
-                let d = |c: &CellIndex| crate::fca::haversine_km((lat, lng), (LatLng::from(*c).lat(), LatLng::from(*c).lng()));
+                let d = |c: &CellIndex| {
+                    crate::fca::haversine_km((lat, lng), (LatLng::from(*c).lat(), LatLng::from(*c).lng()))
+                };
                 d(a).total_cmp(&d(b))
             });
             Ok(best.map(|c| u64::from(*c)).unwrap_or_default())
@@ -302,11 +311,7 @@ pub async fn apply(ctx: &SessionContext, base: Vec<Facility>, changes: &[Change]
     for (n, change) in changes.iter().enumerate() {
         let at = |m: String| Error::Invalid(format!("change {}: {m}", n + 1));
         let places_ok = |p: u32| {
-            if p > MAX_PLACES {
-                Err(at(format!("{p} places; a facility has at most {MAX_PLACES}")))
-            } else {
-                Ok(())
-            }
+            if p > MAX_PLACES { Err(at(format!("{p} places; a facility has at most {MAX_PLACES}"))) } else { Ok(()) }
         };
         let find = |out: &[Facility], id: &str| {
             out.iter().position(|f| f.id == id).ok_or_else(|| {
@@ -360,8 +365,12 @@ pub async fn apply(ctx: &SessionContext, base: Vec<Facility>, changes: &[Change]
                 }
             }
             Change::Projection { years, rates } => {
-                cohort::project(BTreeMap::new(), &RateTable::built_in().with(*rates).map_err(|e| at(e.to_string()))?, *years)
-                    .map_err(|e| at(e.to_string()))?;
+                cohort::project(
+                    BTreeMap::new(),
+                    &RateTable::built_in().with(*rates).map_err(|e| at(e.to_string()))?,
+                    *years,
+                )
+                .map_err(|e| at(e.to_string()))?;
             }
         }
     }
@@ -376,19 +385,20 @@ fn describe_site(site: &Site) -> String {
     }
 }
 
+/// A pair's place: cell, NIL, municipio, comune.
+type PairKey = (Option<u64>, Option<i32>, Option<i32>, String);
+
 /// Supply pairs of facilities of the given types at a grid resolution.
 fn supply_pairs(facilities: &[Facility], types: &[String], res: u8) -> Vec<Pair> {
     let res = Resolution::try_from(res).unwrap_or(Resolution::Nine);
-    let mut by: BTreeMap<(Option<u64>, Option<i32>, Option<i32>, String), (f64, f64)> = BTreeMap::new();
+    let mut by: BTreeMap<PairKey, (f64, f64)> = BTreeMap::new();
     for f in facilities.iter().filter(|f| types.contains(&f.facility_type)) {
         let cell = f.cell.and_then(|c| CellIndex::try_from(c).ok()).and_then(|c| c.parent(res)).map(u64::from);
         let e = by.entry((cell, f.nil, f.municipio, f.comune.clone())).or_default();
         e.0 += 1.0;
         e.1 += f64::from(f.places);
     }
-    by.into_iter()
-        .map(|((cell, nil, municipio, comune), (a, b))| Pair { cell, nil, municipio, comune, a, b })
-        .collect()
+    by.into_iter().map(|((cell, nil, municipio, comune), (a, b))| Pair { cell, nil, municipio, comune, a, b }).collect()
 }
 
 /// The residents per area and single year of age (100: 100 and over).
@@ -411,7 +421,13 @@ pub async fn base_ages(ctx: &SessionContext) -> Result<BTreeMap<AreaKey, Ages>> 
 
 /// Demand pairs with each (cell, area, age band) count grown as its NIL's band grows
 /// over `year` years (households: as the NIL's residents).
-async fn projected_pairs(ctx: &SessionContext, target: &Target, res: u8, projection: &cohort::Projection, year: usize) -> Result<Vec<Pair>> {
+async fn projected_pairs(
+    ctx: &SessionContext,
+    target: &Target,
+    res: u8,
+    projection: &cohort::Projection,
+    year: usize,
+) -> Result<Vec<Pair>> {
     let (from, _) = territory::target_rows(ctx, target, false)?;
     let band = match target.kind {
         Kind::Person => cohort::band_sql(),
@@ -424,14 +440,23 @@ async fn projected_pairs(ctx: &SessionContext, target: &Target, res: u8, project
     );
     let batches = territory::batches(ctx, &sql).await.map_err(|e| territory::rule_error(target, e))?;
     let mut pairs = territory::read_pairs(&batches)?;
-    let bands: Vec<i64> = batches.iter().map(|b| i64s(b, 6)).collect::<Result<Vec<_>>>()?.iter().flat_map(|a| a.values().to_vec()).collect();
-    let mut merged: BTreeMap<(Option<u64>, Option<i32>, Option<i32>, String), f64> = BTreeMap::new();
+    let bands: Vec<i64> = batches
+        .iter()
+        .map(|b| i64s(b, 6))
+        .collect::<Result<Vec<_>>>()?
+        .iter()
+        .flat_map(|a| a.values().to_vec())
+        .collect();
+    let mut merged: BTreeMap<PairKey, f64> = BTreeMap::new();
     for (p, band) in pairs.drain(..).zip(bands) {
         let key = AreaKey { nil: p.nil, comune: p.comune.clone() };
         let g = projection.growth(&key, usize::try_from(band).ok(), year);
         *merged.entry((p.cell, p.nil, p.municipio, p.comune)).or_default() += p.a * g;
     }
-    Ok(merged.into_iter().map(|((cell, nil, municipio, comune), a)| Pair { cell, nil, municipio, comune, a, b: 0.0 }).collect())
+    Ok(merged
+        .into_iter()
+        .map(|((cell, nil, municipio, comune), a)| Pair { cell, nil, municipio, comune, a, b: 0.0 })
+        .collect())
 }
 
 /// One situation to measure: the baseline (no scenario) or a scenario, each over its
@@ -596,9 +621,7 @@ pub async fn compare(req: &Request, variants: &[Variant<'_>], rates: &RateTable)
         cols.push(Arc::new(UInt64Array::from(pot.clone())) as ArrayRef);
         cols.push(Arc::new(UInt64Array::from_iter_values(vals.iter().map(|x| count(x.1)))));
         cols.push(Arc::new(Float64Array::from(vals.iter().map(|x| x.2).collect::<Vec<_>>())));
-        cols.push(Arc::new(Float64Array::from(
-            vals.iter().zip(&pot).map(|(x, p)| p.map(|_| x.3)).collect::<Vec<_>>(),
-        )));
+        cols.push(Arc::new(Float64Array::from(vals.iter().zip(&pot).map(|(x, p)| p.map(|_| x.3)).collect::<Vec<_>>())));
         if k > 0 {
             let base: Vec<_> = all.keys().map(|u| get(&outcomes[0], u)).collect();
             let hidden = |i: usize| shown(base[i].0).is_none() || pot[i].is_none();
@@ -608,13 +631,20 @@ pub async fn compare(req: &Request, variants: &[Variant<'_>], rates: &RateTable)
             fields.push(Field::new(format!("{l}_d_accessibility"), DataType::Float64, true));
             fields.push(Field::new(format!("{l}_d_gap"), DataType::Float64, true));
             cols.push(Arc::new(Int64Array::from(
-                (0..n).map(|i| (!hidden(i)).then(|| count(vals[i].0) as i64 - count(base[i].0) as i64)).collect::<Vec<_>>(),
+                (0..n)
+                    .map(|i| (!hidden(i)).then(|| count(vals[i].0) as i64 - count(base[i].0) as i64))
+                    .collect::<Vec<_>>(),
             )));
             cols.push(Arc::new(Int64Array::from_iter_values(
                 (0..n).map(|i| count(vals[i].1) as i64 - count(base[i].1) as i64),
             )));
             cols.push(Arc::new(Float64Array::from(
-                (0..n).map(|i| Some(vals[i].2.unwrap_or(0.0) - base[i].2.unwrap_or(0.0)).filter(|_| vals[i].2.is_some() || base[i].2.is_some())).collect::<Vec<_>>(),
+                (0..n)
+                    .map(|i| {
+                        Some(vals[i].2.unwrap_or(0.0) - base[i].2.unwrap_or(0.0))
+                            .filter(|_| vals[i].2.is_some() || base[i].2.is_some())
+                    })
+                    .collect::<Vec<_>>(),
             )));
             cols.push(Arc::new(Float64Array::from(
                 (0..n).map(|i| (!hidden(i)).then(|| vals[i].3 - base[i].3)).collect::<Vec<_>>(),
@@ -625,6 +655,7 @@ pub async fn compare(req: &Request, variants: &[Variant<'_>], rates: &RateTable)
     Ok(Comparison { totals: outcomes.into_iter().map(|o| o.totals).collect(), rows })
 }
 
+#[allow(clippy::type_complexity)] // the columns, built side by side
 /// Projected demand of a target per NIL (and comune outside Milan's NIL), year by year.
 pub async fn projected_demand(
     ctx: &SessionContext,
@@ -642,8 +673,15 @@ pub async fn projected_demand(
             e[year] += p.a;
         }
     }
-    let mut rows: (Vec<Option<i32>>, Vec<String>, Vec<Option<String>>, Vec<u64>, Vec<Option<u64>>, Vec<bool>, Vec<u64>) =
-        Default::default();
+    let mut rows: (
+        Vec<Option<i32>>,
+        Vec<String>,
+        Vec<Option<String>>,
+        Vec<u64>,
+        Vec<Option<u64>>,
+        Vec<bool>,
+        Vec<u64>,
+    ) = Default::default();
     let empty = vec![0.0; years as usize + 1];
     for key in projection.by_area.keys() {
         let (nil, comune) = (&key.nil, &key.comune);
@@ -660,7 +698,7 @@ pub async fn projected_demand(
             rows.3.push(year as u64);
             rows.4.push(shown);
             rows.5.push(shown.is_none());
-            rows.6.push(count(projection.total(&key, year)));
+            rows.6.push(count(projection.total(key, year)));
         }
     }
     let schema = Schema::new(vec![
@@ -686,12 +724,25 @@ pub async fn projected_demand(
     )?)
 }
 
+#[allow(clippy::type_complexity)] // the columns, built side by side
 /// Projected residents per NIL (and comune outside them) and age band, year by year.
-pub async fn projected_population(ctx: &SessionContext, years: u32, rates: &RateTable, threshold: u64) -> Result<RecordBatch> {
+pub async fn projected_population(
+    ctx: &SessionContext,
+    years: u32,
+    rates: &RateTable,
+    threshold: u64,
+) -> Result<RecordBatch> {
     let projection = cohort::project(base_ages(ctx).await?, rates, years)?;
     let areas = Areas::load(ctx).await?;
-    let mut rows: (Vec<Option<i32>>, Vec<String>, Vec<Option<String>>, Vec<&str>, Vec<u64>, Vec<Option<u64>>, Vec<bool>) =
-        Default::default();
+    let mut rows: (
+        Vec<Option<i32>>,
+        Vec<String>,
+        Vec<Option<String>>,
+        Vec<&str>,
+        Vec<u64>,
+        Vec<Option<u64>>,
+        Vec<bool>,
+    ) = Default::default();
     for key in projection.by_area.keys() {
         let name = match key.nil {
             Some(n) => areas.name(territory::AreaKind::Nil, &n.to_string()),
@@ -764,7 +815,11 @@ impl Store {
         for b in self.wh.read_table(TABLE).await? {
             let (id, at, deleted, json) = (strings(&b, 0)?, strings(&b, 2)?, b.column(3).clone(), strings(&b, 4)?);
             let deleted = datafusion::arrow::compute::cast(&deleted, &DataType::Boolean)?;
-            let deleted = deleted.as_any().downcast_ref::<BooleanArray>().cloned().unwrap_or_else(|| BooleanArray::from(vec![false; b.num_rows()]));
+            let deleted = deleted
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .cloned()
+                .unwrap_or_else(|| BooleanArray::from(vec![false; b.num_rows()]));
             for i in 0..b.num_rows() {
                 out.push((at.value(i).to_owned(), id.value(i).to_owned(), deleted.value(i), json.value(i).to_owned()));
             }
@@ -781,7 +836,10 @@ impl Store {
         }
         let mut out = Vec::new();
         for json in latest.into_values().flatten() {
-            out.push(serde_json::from_str::<Scenario>(&json).map_err(|e| Error::Invalid(format!("a saved scenario does not read: {e}")))?);
+            out.push(
+                serde_json::from_str::<Scenario>(&json)
+                    .map_err(|e| Error::Invalid(format!("a saved scenario does not read: {e}")))?,
+            );
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -848,7 +906,10 @@ mod tests {
             {"op":"close","facility_id":"F0001"},{"op":"resize","facility_id":"F0002","places":40},
             {"op":"catchment","km":2.0},{"op":"projection","years":3}]"#;
         let changes: Vec<Change> = serde_json::from_str(json).unwrap();
-        assert_eq!(changes[0], Change::Open { facility_type: "CDI".into(), places: 30, site: Site::Nil { nil: 12 }, name: None });
+        assert_eq!(
+            changes[0],
+            Change::Open { facility_type: "CDI".into(), places: 30, site: Site::Nil { nil: 12 }, name: None }
+        );
         assert!(matches!(&changes[1], Change::Open { site: Site::Point { lat, .. }, .. } if *lat == 45.46));
         assert!(matches!(&changes[2], Change::Open { site: Site::Cell { .. }, .. }));
         let s = Scenario::new("Nuovi CDI — Municipio 9", "", changes).unwrap();

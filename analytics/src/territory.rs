@@ -662,8 +662,7 @@ pub(crate) fn access_field(demand: &[Pair], supply: &[Pair], method: Method, cat
     }
     let centre = |c: u64| CellIndex::try_from(c).ok().map(LatLng::from).map(|ll| (ll.lat(), ll.lng()));
     // Demand cells sorted by latitude, so each supply cell scans only a band.
-    let mut d: Vec<(u64, f64, (f64, f64))> =
-        d_cells.iter().filter_map(|(c, n)| Some((*c, *n, centre(*c)?))).collect();
+    let mut d: Vec<(u64, f64, (f64, f64))> = d_cells.iter().filter_map(|(c, n)| Some((*c, *n, centre(*c)?))).collect();
     d.sort_by(|a, b| a.2.0.total_cmp(&b.2.0));
     let s: Vec<(f64, (f64, f64))> = s_cells.iter().filter_map(|(c, n)| Some((*n, centre(*c)?))).collect();
     let band = catchment_km / 111.0 + 1e-6;
@@ -723,9 +722,7 @@ async fn measure(ctx: &SessionContext, req: &Request) -> Result<Measured> {
         m.potential.push(count(n));
         let access = match unit {
             Unit::Cell(c) => field.by_cell.get(c).copied().flatten(),
-            Unit::Area(_) => {
-                (n > 0.0).then(|| ps.iter().map(|p| p.a * cell_access(p).unwrap_or(0.0)).sum::<f64>() / n)
-            }
+            Unit::Area(_) => (n > 0.0).then(|| ps.iter().map(|p| p.a * cell_access(p).unwrap_or(0.0)).sum::<f64>() / n),
         };
         m.access.push(access);
         m.gap.push(ps.iter().map(|p| gap_of(p)).sum());

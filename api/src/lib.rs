@@ -21,10 +21,10 @@ pub use mosaico_domain::i18n;
 pub mod map;
 mod pages;
 mod planner;
-mod whatif;
-mod whatif_pages;
 pub mod sql_out;
 pub mod territory;
+mod whatif;
+mod whatif_pages;
 
 use std::sync::Arc;
 
@@ -101,7 +101,9 @@ impl AppState {
             tracing::warn!("the areas table has no NIL outlines; the map is drawn without them");
         }
         let rates = Arc::new(RateTable::built_in());
-        Ok(Self { inner: Arc::new(Inner { ctx, threshold, nil, cases: None, catalogue, wh: wh.clone(), versions, rates }) })
+        Ok(Self {
+            inner: Arc::new(Inner { ctx, threshold, nil, cases: None, catalogue, wh: wh.clone(), versions, rates }),
+        })
     }
 
     /// Adds the case-management core (its API under `/api/v1/` and pages under `/app/`).

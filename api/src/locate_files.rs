@@ -9,8 +9,15 @@ use mosaico_analytics::locate::{Instance, Limits, Model};
 use mosaico_analytics::siting::ModelKind;
 use serde_json::{Value, json};
 
+/// Points read from a file: ids, (lat, lon), weights (empty when not weighted).
+struct Points {
+    ids: Vec<String>,
+    at: Vec<(f64, f64)>,
+    weights: Vec<f64>,
+}
+
 /// Reads `id,lat,lon[,weight]` rows; the weight column is required when `weighted`.
-fn read_points(path: &Path, weighted: bool) -> anyhow::Result<(Vec<String>, Vec<(f64, f64)>, Vec<f64>)> {
+fn read_points(path: &Path, weighted: bool) -> anyhow::Result<Points> {
     let mut r = csv::Reader::from_path(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let header: Vec<String> = r.headers()?.iter().map(str::to_owned).collect();
     let want: &[&str] = if weighted { &["id", "lat", "lon", "weight"] } else { &["id", "lat", "lon"] };
@@ -22,7 +29,13 @@ fn read_points(path: &Path, weighted: bool) -> anyhow::Result<(Vec<String>, Vec<
         let rec = rec.with_context(|| format!("{}: line {}", path.display(), n + 2))?;
         let num = |i: usize| -> anyhow::Result<f64> {
             rec.get(i).and_then(|v| v.trim().parse::<f64>().ok()).with_context(|| {
-                format!("{}, line {}: {} is not a number: {:?}", path.display(), n + 2, want[i], rec.get(i).unwrap_or(""))
+                format!(
+                    "{}, line {}: {} is not a number: {:?}",
+                    path.display(),
+                    n + 2,
+                    want[i],
+                    rec.get(i).unwrap_or("")
+                )
             })
         };
         ids.push(rec.get(0).unwrap_or_default().to_owned());
@@ -31,15 +44,15 @@ fn read_points(path: &Path, weighted: bool) -> anyhow::Result<(Vec<String>, Vec<
             w.push(num(3)?);
         }
     }
-    Ok((ids, at, w))
+    Ok(Points { ids, at, weights: w })
 }
 
 /// Solves the problem in the files and describes the answer.
 pub fn solve(demand: &Path, candidates: &Path, model: &str, p: usize, radius_km: f64) -> anyhow::Result<Value> {
     let started = Instant::now();
     let kind = ModelKind::parse(model)?;
-    let (_, points, weights) = read_points(demand, true)?;
-    let (site_ids, sites, _) = read_points(candidates, false)?;
+    let Points { at: points, weights, .. } = read_points(demand, true)?;
+    let Points { ids: site_ids, at: sites, .. } = read_points(candidates, false)?;
     let total: f64 = weights.iter().sum();
     let read_ms = started.elapsed().as_secs_f64() * 1e3;
     let built = Instant::now();

@@ -176,7 +176,8 @@ async fn serve(state: AppState, measure: Measure, q: MeasureQuery) -> Result<Res
         "threshold": req.threshold,
     });
     if measure != Measure::Supply {
-        body["target"] = json!({ "id": req.target.id, "name": req.target.name, "kind": req.target.kind, "area": req.target.area });
+        body["target"] =
+            json!({ "id": req.target.id, "name": req.target.name, "kind": req.target.kind, "area": req.target.area });
     }
     if matches!(measure, Measure::Accessibility | Measure::Gaps) {
         body["method"] = json!(req.method.code());

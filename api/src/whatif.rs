@@ -114,7 +114,11 @@ pub(crate) async fn delete(State(state): State<AppState>, Path(id): Path<String>
 }
 
 /// The baseline and scenarios measured for one request, side by side.
-pub(crate) async fn comparison(state: &AppState, req: &Request, ids: &[String]) -> Result<(Vec<Scenario>, Comparison), ApiError> {
+pub(crate) async fn comparison(
+    state: &AppState,
+    req: &Request,
+    ids: &[String],
+) -> Result<(Vec<Scenario>, Comparison), ApiError> {
     let store = state.scenarios();
     let mut scenarios = Vec::new();
     for id in ids {
@@ -124,7 +128,11 @@ pub(crate) async fn comparison(state: &AppState, req: &Request, ids: &[String]) 
 }
 
 /// Measures the baseline (the first scenario's base) and the scenarios (each over its own base).
-pub(crate) async fn compare_scenarios(state: &AppState, req: &Request, scenarios: &[Scenario]) -> Result<Comparison, ApiError> {
+pub(crate) async fn compare_scenarios(
+    state: &AppState,
+    req: &Request,
+    scenarios: &[Scenario],
+) -> Result<Comparison, ApiError> {
     let base = scenarios.first().map(|s| s.base.clone()).unwrap_or_default();
     let baseline_ctx = state.session_at(&base).await?;
     let mut ctxs = Vec::new();
@@ -138,11 +146,7 @@ pub(crate) async fn compare_scenarios(state: &AppState, req: &Request, scenarios
     Ok(scenario::compare(req, &variants, &state.inner.rates).await?)
 }
 
-async fn serve_comparison(
-    state: &AppState,
-    q: &MeasureQuery,
-    ids: &[String],
-) -> Result<Response, ApiError> {
+async fn serve_comparison(state: &AppState, q: &MeasureQuery, ids: &[String]) -> Result<Response, ApiError> {
     let format = Format::parse(q.format.as_deref())?;
     let req = request(state, Measure::Gaps, q)?;
     let (scenarios, c) = comparison(state, &req, ids).await?;
@@ -204,7 +208,10 @@ pub struct CompareQuery {
 #[utoipa::path(get, path = "/api/v1/scenarios/compare", tag = "planning", params(CompareQuery),
     responses((status = 200, description = "`{scenarios, totals: [baseline, …], rows}`: `<label>_potential`, `_places`, `_accessibility`, `_gap` and `_d_*` per scenario"),
               (status = 400, description = "No ids, or a bad parameter"), (status = 404, description = "An id that is not saved")))]
-pub(crate) async fn compare(State(state): State<AppState>, Query(q): Query<CompareQuery>) -> Result<Response, ApiError> {
+pub(crate) async fn compare(
+    State(state): State<AppState>,
+    Query(q): Query<CompareQuery>,
+) -> Result<Response, ApiError> {
     let ids: Vec<String> =
         q.ids.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
     if ids.is_empty() {
@@ -275,7 +282,9 @@ pub(crate) fn siting_request(state: &AppState, q: &LocateQuery) -> Result<Siting
             list.split(',')
                 .map(|c| {
                     c.trim().parse::<h3o::CellIndex>().map(u64::from).map_err(|_| {
-                        ApiError::bad_request(format!("candidates: '{c}' is not an H3 cell; give `all` or cells like 891f99cdd4fffff"))
+                        ApiError::bad_request(format!(
+                            "candidates: '{c}' is not an H3 cell; give `all` or cells like 891f99cdd4fffff"
+                        ))
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?,
@@ -307,7 +316,10 @@ pub(crate) fn siting_request(state: &AppState, q: &LocateQuery) -> Result<Siting
     responses((status = 200, description = "`{target, sites: [{rank, hex_id, lat, lon, nil_id, municipio, demand}], objective, bound, gap, exact, demand_total, already_served, points, candidates, pairs, limits}`"),
               (status = 400, description = "A bad parameter, named"),
               (status = 422, description = "An infeasible or oversized problem; the message gives the limits that apply")))]
-pub(crate) async fn locate(State(state): State<AppState>, Query(q): Query<LocateQuery>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn locate(
+    State(state): State<AppState>,
+    Query(q): Query<LocateQuery>,
+) -> Result<Json<Value>, ApiError> {
     let req = siting_request(&state, &q)?;
     let placement: Placement = siting::site(state.ctx(), &req).await?;
     let mut v = serde_json::to_value(&placement).map_err(|e| ApiError::internal(&e))?;
@@ -342,16 +354,26 @@ fn projection_inputs(state: &AppState, q: &ProjectionQuery) -> Result<(u32, Rate
     let years = match q.years.as_deref().filter(|s| !s.is_empty()) {
         None => cohort::DEFAULT_YEARS,
         Some(s) => s.parse::<u32>().map_err(|_| {
-            ApiError::bad_request(format!("years: '{s}' is not a number of years ({}..={})", cohort::YEARS.start(), cohort::YEARS.end()))
+            ApiError::bad_request(format!(
+                "years: '{s}' is not a number of years ({}..={})",
+                cohort::YEARS.start(),
+                cohort::YEARS.end()
+            ))
         })?,
     };
     let rate = |name: &str, v: &Option<String>| -> Result<Option<f64>, ApiError> {
         v.as_deref()
             .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<f64>().map_err(|_| ApiError::bad_request(format!("{name}: '{s}' is not a rate per resident"))))
+            .map(|s| {
+                s.parse::<f64>().map_err(|_| ApiError::bad_request(format!("{name}: '{s}' is not a rate per resident")))
+            })
             .transpose()
     };
-    let o = Overrides { births: rate("births", &q.births)?, deaths: rate("deaths", &q.deaths)?, migration: rate("migration", &q.migration)? };
+    let o = Overrides {
+        births: rate("births", &q.births)?,
+        deaths: rate("deaths", &q.deaths)?,
+        migration: rate("migration", &q.migration)?,
+    };
     Ok((years, (*state.inner.rates).clone().with(o)?))
 }
 
@@ -360,7 +382,10 @@ fn projection_inputs(state: &AppState, q: &ProjectionQuery) -> Result<(u32, Rate
 #[utoipa::path(get, path = "/api/v1/forecast/population", tag = "planning", params(ProjectionQuery),
     responses((status = 200, description = "Rows nil_id, comune_istat, name, age_band, years_ahead, residents, suppressed"),
               (status = 400, description = "Years or a rate out of range")))]
-pub(crate) async fn population(State(state): State<AppState>, Query(q): Query<ProjectionQuery>) -> Result<Response, ApiError> {
+pub(crate) async fn population(
+    State(state): State<AppState>,
+    Query(q): Query<ProjectionQuery>,
+) -> Result<Response, ApiError> {
     let format = Format::parse(q.format.as_deref())?;
     let (years, rates) = projection_inputs(&state, &q)?;
     let batch = scenario::projected_population(state.ctx(), years, &rates, state.inner.threshold).await?;
@@ -372,7 +397,10 @@ pub(crate) async fn population(State(state): State<AppState>, Query(q): Query<Pr
 #[utoipa::path(get, path = "/api/v1/forecast/demand", tag = "planning", params(ProjectionQuery),
     responses((status = 200, description = "Rows nil_id, comune_istat, name, years_ahead, potential, suppressed, residents"),
               (status = 400, description = "Unknown target, years or a rate out of range")))]
-pub(crate) async fn projected_demand(State(state): State<AppState>, Query(q): Query<ProjectionQuery>) -> Result<Response, ApiError> {
+pub(crate) async fn projected_demand(
+    State(state): State<AppState>,
+    Query(q): Query<ProjectionQuery>,
+) -> Result<Response, ApiError> {
     let format = Format::parse(q.format.as_deref())?;
     let m = MeasureQuery { target: q.target.clone(), ..MeasureQuery::default() };
     let req = request(&state, Measure::Demand, &m)?;

@@ -100,7 +100,10 @@ pub(crate) struct LangQuery {
 }
 
 /// `/planner/scenarios`: the saved scenarios and the form that builds one.
-pub(crate) async fn scenarios(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Result<Html<String>, ApiError> {
+pub(crate) async fn scenarios(
+    State(state): State<AppState>,
+    Query(q): Query<LangQuery>,
+) -> Result<Html<String>, ApiError> {
     let lang = Lang::parse(q.lang.as_deref());
     Ok(Html(scenarios_page(&state, lang, None, &HashMap::new()).await?))
 }
@@ -142,7 +145,10 @@ async fn scenarios_page(
                 l = lang.code(),
             ));
         }
-        h.push_str(&format!("</tbody></table><button type=\"submit\">{}</button></form>", escape(&t(lang, "wi_compare"))));
+        h.push_str(&format!(
+            "</tbody></table><button type=\"submit\">{}</button></form>",
+            escape(&t(lang, "wi_compare"))
+        ));
     }
 
     // The builder.
@@ -236,7 +242,13 @@ async fn scenarios_page(
 fn from_form(f: &HashMap<String, String>, lang: Lang) -> Result<NewScenario, String> {
     let get = |k: &str| f.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
     let number = |k: &str, label: &str| -> Result<Option<f64>, String> {
-        get(k).map(|s| s.replace(',', ".").parse::<f64>().map_err(|_| tf(lang, "wi_not_number", &[("field", label), ("value", s)]))).transpose()
+        get(k)
+            .map(|s| {
+                s.replace(',', ".")
+                    .parse::<f64>()
+                    .map_err(|_| tf(lang, "wi_not_number", &[("field", label), ("value", s)]))
+            })
+            .transpose()
     };
     let mut changes = Vec::new();
     for i in 1..=siting::MAX_P {
@@ -247,10 +259,13 @@ fn from_form(f: &HashMap<String, String>, lang: Lang) -> Result<NewScenario, Str
         let label = format!("{} {i}", t(lang, "wi_open"));
         let site = match (cell, nil) {
             (Some(c), _) => Site::Cell { cell: c.to_owned() },
-            (None, Some(n)) => Site::Nil { nil: n.parse().map_err(|_| tf(lang, "wi_not_number", &[("field", &label), ("value", n)]))? },
+            (None, Some(n)) => {
+                Site::Nil { nil: n.parse().map_err(|_| tf(lang, "wi_not_number", &[("field", &label), ("value", n)]))? }
+            }
             (None, None) => continue,
         };
-        let places = number(&format!("open_places_{i}"), &label)?.ok_or_else(|| tf(lang, "wi_places_needed", &[("field", &label)]))?;
+        let places = number(&format!("open_places_{i}"), &label)?
+            .ok_or_else(|| tf(lang, "wi_places_needed", &[("field", &label)]))?;
         changes.push(Change::Open {
             facility_type: get(&format!("open_type_{i}")).unwrap_or("CDI").to_owned(),
             places: places.max(0.0) as u32,
@@ -263,7 +278,8 @@ fn from_form(f: &HashMap<String, String>, lang: Lang) -> Result<NewScenario, Str
         let label = format!("{} {i}", t(lang, "wi_edit"));
         match get(&format!("edit_op_{i}")).unwrap_or("close") {
             "resize" => {
-                let places = number(&format!("edit_places_{i}"), &label)?.ok_or_else(|| tf(lang, "wi_places_needed", &[("field", &label)]))?;
+                let places = number(&format!("edit_places_{i}"), &label)?
+                    .ok_or_else(|| tf(lang, "wi_places_needed", &[("field", &label)]))?;
                 changes.push(Change::Resize { facility_id: id.to_owned(), places: places.max(0.0) as u32 });
             }
             _ => changes.push(Change::Close { facility_id: id.to_owned() }),
@@ -286,14 +302,21 @@ fn from_form(f: &HashMap<String, String>, lang: Lang) -> Result<NewScenario, Str
 
 /// `POST /planner/scenarios`: saves the builder's scenario and shows it, or shows the
 /// form again with what was wrong.
-pub(crate) async fn create(State(state): State<AppState>, Form(f): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let lang = Lang::parse(f.get("lang").map(String::as_str));
     let saved = match from_form(&f, lang) {
         Ok(new) => whatif::save(&state, new, None).await.map_err(|e| e.message),
         Err(m) => Err(m),
     };
     match saved {
-        Ok(s) => Ok((StatusCode::SEE_OTHER, [(header::LOCATION, format!("/planner/scenarios/{}?lang={}", s.id, lang.code()))]).into_response()),
+        Ok(s) => Ok((
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, format!("/planner/scenarios/{}?lang={}", s.id, lang.code()))],
+        )
+            .into_response()),
         Err(message) => {
             let page = scenarios_page(&state, lang, Some(&message), &f).await?;
             Ok((StatusCode::BAD_REQUEST, Html(page)).into_response())
@@ -342,7 +365,6 @@ fn before_after(state: &AppState, lang: Lang, cells: &RecordBatch, label: &str, 
     let mut out = String::from("<div class=\"maps\">");
     for (l, caption, id) in [("baseline", t(lang, "wi_before"), "before"), (label, t(lang, "wi_after"), "after")] {
         let hexes: Vec<Hex> = (0..cells.num_rows())
-            .filter(|&i| c.f64(&format!("{l}_potential"), i).is_some_and(|p| p > 0.0) || c.f64("baseline_potential", i).is_some())
             .map(|i| {
                 let v = per100(l, i);
                 let hex = c.str("hex_id", i).unwrap_or_default();
@@ -353,12 +375,16 @@ fn before_after(state: &AppState, lang: Lang, cells: &RecordBatch, label: &str, 
                     title: format!(
                         "{} · {}",
                         c.str("name", i).unwrap_or_default(),
-                        v.map_or_else(|| t(lang, "pl_no_service"), |x| tf(lang, "wi_per100", &[("n", &decimal(x, 1, lang))]))
+                        v.map_or_else(
+                            || t(lang, "pl_no_service"),
+                            |x| tf(lang, "wi_per100", &[("n", &decimal(x, 1, lang))])
+                        )
                     ),
                 }
             })
             .collect();
-        let mut svg = map::hexes_svg(&hexes, &outlines, &proj, &caption).replacen("id=\"map\"", &format!("id=\"map-{id}\""), 1);
+        let mut svg =
+            map::hexes_svg(&hexes, &outlines, &proj, &caption).replacen("id=\"map\"", &format!("id=\"map-{id}\""), 1);
         if l != "baseline" && !sites.is_empty() {
             let mut marks = String::from("<g class=\"sites\">");
             for (lat, lon, rank) in sites {
@@ -385,9 +411,24 @@ fn totals_table(c: &Comparison, lang: Lang) -> String {
         if x > 0.0 { format!("+{v}") } else { v }
     };
     let rows = [
-        ("pl_potential", thousands(b.potential, lang), thousands(s.potential, lang), signed(s.potential as f64 - b.potential as f64, 0)),
-        ("pl_places", thousands(b.places, lang), thousands(s.places, lang), signed(s.places as f64 - b.places as f64, 0)),
-        ("wi_served", pct(b.served_share), pct(s.served_share), signed((s.served_share.unwrap_or(0.0) - b.served_share.unwrap_or(0.0)) * 100.0, 1)),
+        (
+            "pl_potential",
+            thousands(b.potential, lang),
+            thousands(s.potential, lang),
+            signed(s.potential as f64 - b.potential as f64, 0),
+        ),
+        (
+            "pl_places",
+            thousands(b.places, lang),
+            thousands(s.places, lang),
+            signed(s.places as f64 - b.places as f64, 0),
+        ),
+        (
+            "wi_served",
+            pct(b.served_share),
+            pct(s.served_share),
+            signed((s.served_share.unwrap_or(0.0) - b.served_share.unwrap_or(0.0)) * 100.0, 1),
+        ),
         ("pl_col_gap", decimal(b.gap, 0, lang), decimal(s.gap, 0, lang), signed(s.gap - b.gap, 0)),
     ];
     let mut h = format!(
@@ -397,7 +438,10 @@ fn totals_table(c: &Comparison, lang: Lang) -> String {
         escape(&t(lang, "wi_change"))
     );
     for (k, x, y, d) in rows {
-        h.push_str(&format!("<tr data-row=\"{k}\"><td>{}</td><td>{x}</td><td>{y}</td><td>{d}</td></tr>", escape(&t(lang, k))));
+        h.push_str(&format!(
+            "<tr data-row=\"{k}\"><td>{}</td><td>{x}</td><td>{y}</td><td>{d}</td></tr>",
+            escape(&t(lang, k))
+        ));
     }
     h.push_str("</tbody></table>");
     h
@@ -406,7 +450,8 @@ fn totals_table(c: &Comparison, lang: Lang) -> String {
 /// The NIL whose gap changes most.
 fn nil_changes(nil: &RecordBatch, label: &str, lang: Lang) -> String {
     let c = Cols(nil);
-    let mut order: Vec<usize> = (0..nil.num_rows()).filter(|&i| c.f64(&format!("{label}_d_gap"), i).is_some_and(|d| d.abs() > 1e-9)).collect();
+    let mut order: Vec<usize> =
+        (0..nil.num_rows()).filter(|&i| c.f64(&format!("{label}_d_gap"), i).is_some_and(|d| d.abs() > 1e-9)).collect();
     order.sort_by(|&a, &b| {
         let d = |i: usize| c.f64(&format!("{label}_d_gap"), i).unwrap_or(0.0);
         d(a).total_cmp(&d(b))
@@ -433,7 +478,8 @@ fn nil_changes(nil: &RecordBatch, label: &str, lang: Lang) -> String {
             "<tr data-nil=\"{}\" class=\"{class}\"><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
             escape(c.str("id", i).unwrap_or_default()),
             escape(c.str("name", i).unwrap_or_default()),
-            c.f64(&format!("{label}_potential"), i).map_or_else(|| t(lang, "suppressed"), |x| thousands(x as u64, lang)),
+            c.f64(&format!("{label}_potential"), i)
+                .map_or_else(|| t(lang, "suppressed"), |x| thousands(x as u64, lang)),
             c.f64("baseline_places", i).map_or_else(dash, |x| thousands(x as u64, lang)),
             c.f64(&format!("{label}_places"), i).map_or_else(dash, |x| thousands(x as u64, lang)),
             gap_b.map_or_else(dash, |x| decimal(x, 1, lang)),
@@ -452,16 +498,32 @@ fn describe_change(c: &Change, lang: Lang) -> String {
                 Site::Cell { cell } => cell.clone(),
                 Site::Nil { nil } => format!("NIL {nil}"),
             };
-            tf(lang, "wi_ch_open", &[("type", facility_type), ("places", &places.to_string()), ("at", &at), ("name", name.as_deref().unwrap_or(""))])
+            tf(
+                lang,
+                "wi_ch_open",
+                &[
+                    ("type", facility_type),
+                    ("places", &places.to_string()),
+                    ("at", &at),
+                    ("name", name.as_deref().unwrap_or("")),
+                ],
+            )
         }
         Change::Close { facility_id } => tf(lang, "wi_ch_close", &[("id", facility_id)]),
-        Change::Resize { facility_id, places } => tf(lang, "wi_ch_resize", &[("id", facility_id), ("places", &places.to_string())]),
+        Change::Resize { facility_id, places } => {
+            tf(lang, "wi_ch_resize", &[("id", facility_id), ("places", &places.to_string())])
+        }
         Change::Catchment { km } => tf(lang, "wi_ch_catchment", &[("km", &decimal(*km, 1, lang))]),
         Change::Projection { years, .. } => tf(lang, "wi_ch_projection", &[("years", &years.to_string())]),
     }
 }
 
-fn scenario_request(state: &AppState, target: Option<&str>, service: Option<&str>, level: &str) -> Result<Request, ApiError> {
+fn scenario_request(
+    state: &AppState,
+    target: Option<&str>,
+    service: Option<&str>,
+    level: &str,
+) -> Result<Request, ApiError> {
     let q = MeasureQuery {
         target: Some(target.filter(|s| !s.is_empty()).unwrap_or(DEFAULT_TARGET).to_owned()),
         service: service.filter(|s| !s.is_empty()).map(str::to_owned),
@@ -490,10 +552,7 @@ pub(crate) async fn scenario(
     for c in &s.changes {
         h.push_str(&format!("<li>{}</li>", escape(&describe_change(c, lang))));
     }
-    h.push_str(&format!(
-        "</ul><form method=\"get\"><input type=\"hidden\" name=\"lang\" value=\"{}\">",
-        lang.code()
-    ));
+    h.push_str(&format!("</ul><form method=\"get\"><input type=\"hidden\" name=\"lang\" value=\"{}\">", lang.code()));
     target_select(&mut h, &state, lang, &cells_req.target.id);
     h.push_str(&format!(
         "<label>{}<select name=\"service\"><option value=\"\">{}</option>{}</select></label><button type=\"submit\">{}</button></form>",
@@ -504,16 +563,17 @@ pub(crate) async fn scenario(
     ));
     h.push_str(&format!(
         "<h2>{}</h2>{}",
-        escape(&tf(lang, "wi_outcome_for", &[("target", cells_req.target.name_in(lang.code())), ("types", &cells_req.facility_types.join(", "))])),
+        escape(&tf(
+            lang,
+            "wi_outcome_for",
+            &[("target", cells_req.target.name_in(lang.code())), ("types", &cells_req.facility_types.join(", "))]
+        )),
         totals_table(&cells, lang)
     ));
     h.push_str(&before_after(&state, lang, &cells.rows, &s.id, &[]));
     h.push_str(&nil_changes(&nil.rows, &s.id, lang));
-    let api = format!(
-        "/api/v1/scenarios/{}/outcome?target={}&amp;level=nil",
-        escape(&s.id),
-        escape(&cells_req.target.id)
-    );
+    let api =
+        format!("/api/v1/scenarios/{}/outcome?target={}&amp;level=nil", escape(&s.id), escape(&cells_req.target.id));
     h.push_str(&format!(
         "<p class=\"downloads\"><a class=\"download\" href=\"{api}&amp;format=csv\" download>{}</a> <a class=\"download\" href=\"{api}\">JSON</a></p>",
         escape(&t(lang, "pl_dl_nil_csv"))
@@ -534,11 +594,20 @@ pub(crate) struct LocatePageQuery {
 
 /// `/planner/locate`: where to open k new services for a target, the chosen sites and
 /// the accessibility before and after.
-pub(crate) async fn locate(State(state): State<AppState>, Query(q): Query<LocatePageQuery>) -> Result<Response, ApiError> {
+pub(crate) async fn locate(
+    State(state): State<AppState>,
+    Query(q): Query<LocatePageQuery>,
+) -> Result<Response, ApiError> {
     let lang = Lang::parse(q.lang.as_deref());
     let target_id = q.target.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_TARGET.to_owned());
     let target = state.catalogue().get(&target_id).map_err(|e| ApiError::bad_request(format!("target: {e}")))?.clone();
-    let service = q.service.clone().filter(|s| !s.is_empty()).or_else(|| target.facility_types.iter().find(|t| *t == "CDI").cloned()).or_else(|| target.facility_types.first().cloned()).unwrap_or_else(|| "CDI".to_owned());
+    let service = q
+        .service
+        .clone()
+        .filter(|s| !s.is_empty())
+        .or_else(|| target.facility_types.iter().find(|t| *t == "CDI").cloned())
+        .or_else(|| target.facility_types.first().cloned())
+        .unwrap_or_else(|| "CDI".to_owned());
     let kind = FACILITY_TYPES.iter().find(|f| f.code == service);
     let default_places = kind.map_or(30, |f| (f.capacity.0 + f.capacity.1) / 2);
     let mut h = String::with_capacity(1 << 20);
@@ -599,17 +668,27 @@ pub(crate) async fn locate(State(state): State<AppState>, Query(q): Query<Locate
     let changes: Vec<Change> = placement
         .sites
         .iter()
-        .map(|s| Change::Open { facility_type: service.clone(), places, site: Site::Cell { cell: s.hex_id.clone() }, name: None })
+        .map(|s| Change::Open {
+            facility_type: service.clone(),
+            places,
+            site: Site::Cell { cell: s.hex_id.clone() },
+            name: None,
+        })
         .collect();
     let mut ad_hoc = Scenario::new("siti proposti", "", changes.clone())?;
     ad_hoc.base = state.inner.versions.clone();
     let mut cells_req = scenario_request(&state, Some(&target.id), Some(&service), "cell")?;
     cells_req.catchment_km = req.radius_km.clamp(0.1, 50.0);
     let cmp = whatif::compare_scenarios(&state, &cells_req, std::slice::from_ref(&ad_hoc)).await?;
-    let covered_pct = if placement.demand_total > 0.0 { placement.objective / placement.demand_total * 100.0 } else { 0.0 };
+    let covered_pct =
+        if placement.demand_total > 0.0 { placement.objective / placement.demand_total * 100.0 } else { 0.0 };
     h.push_str(&format!(
         "<h2 id=\"answer\">{}</h2><p id=\"quality\">{}</p>",
-        escape(&tf(lang, "wi_answer", &[("k", &placement.sites.len().to_string()), ("type", &service), ("target", target.name_in(lang.code()))])),
+        escape(&tf(
+            lang,
+            "wi_answer",
+            &[("k", &placement.sites.len().to_string()), ("type", &service), ("target", target.name_in(lang.code()))]
+        )),
         escape(&tf(
             lang,
             if placement.exact { "wi_exact" } else { "wi_bound" },
@@ -630,7 +709,9 @@ pub(crate) async fn locate(State(state): State<AppState>, Query(q): Query<Locate
         escape(&t(lang, "wi_covered")),
     ));
     let nil_name = |id: Option<i32>| {
-        id.and_then(|n| state.inner.nil.iter().find(|o| o.id == n.to_string())).map(|o| format!("{} {}", o.id, o.name)).unwrap_or_else(|| "—".into())
+        id.and_then(|n| state.inner.nil.iter().find(|o| o.id == n.to_string()))
+            .map(|o| format!("{} {}", o.id, o.name))
+            .unwrap_or_else(|| "—".into())
     };
     for s in &placement.sites {
         h.push_str(&format!(
@@ -691,7 +772,12 @@ pub(crate) async fn compare(
     let raw = axum_extra_query.0.unwrap_or_default();
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
     let q = CompareQuery {
-        ids: pairs.iter().filter(|(k, _)| k == "ids").flat_map(|(_, v)| v.split(',').map(str::to_owned).collect::<Vec<_>>()).filter(|s| !s.is_empty()).collect(),
+        ids: pairs
+            .iter()
+            .filter(|(k, _)| k == "ids")
+            .flat_map(|(_, v)| v.split(',').map(str::to_owned).collect::<Vec<_>>())
+            .filter(|s| !s.is_empty())
+            .collect(),
         target: pairs.iter().find(|(k, _)| k == "target").map(|(_, v)| v.clone()),
         lang: pairs.iter().find(|(k, _)| k == "lang").map(|(_, v)| v.clone()),
     };
@@ -705,7 +791,11 @@ pub(crate) async fn compare(
     head(&mut h, lang, &t(lang, "wi_compare_title"), "/planner/compare");
     h.push_str(&format!(
         "<h2>{}</h2><table id=\"compare-totals\"><thead><tr><th></th><th>{}</th>",
-        escape(&tf(lang, "wi_outcome_for", &[("target", req.target.name_in(lang.code())), ("types", &req.facility_types.join(", "))])),
+        escape(&tf(
+            lang,
+            "wi_outcome_for",
+            &[("target", req.target.name_in(lang.code())), ("types", &req.facility_types.join(", "))]
+        )),
         escape(&t(lang, "wi_before"))
     ));
     for s in &scenarios {
@@ -714,7 +804,10 @@ pub(crate) async fn compare(
     h.push_str("</tr></thead><tbody>");
     let pct = |x: Option<f64>| x.map_or("—".to_owned(), |v| format!("{}%", decimal(v * 100.0, 1, lang)));
     for (key, f) in [
-        ("pl_potential", &(|x: &scenario::Totals| thousands(x.potential, lang)) as &dyn Fn(&scenario::Totals) -> String),
+        (
+            "pl_potential",
+            &(|x: &scenario::Totals| thousands(x.potential, lang)) as &dyn Fn(&scenario::Totals) -> String,
+        ),
         ("pl_places", &|x: &scenario::Totals| thousands(x.places, lang)),
         ("wi_served", &|x: &scenario::Totals| pct(x.served_share)),
         ("pl_col_gap", &|x: &scenario::Totals| decimal(x.gap, 0, lang)),
@@ -725,7 +818,12 @@ pub(crate) async fn compare(
         }
         h.push_str("</tr>");
     }
-    h.push_str(&format!("</tbody></table><h3>{}</h3><table id=\"compare-nil\"><thead><tr><th>{}</th><th>{}</th>", escape(&t(lang, "pl_col_gap")), escape(&t(lang, "nil")), escape(&t(lang, "wi_before"))));
+    h.push_str(&format!(
+        "</tbody></table><h3>{}</h3><table id=\"compare-nil\"><thead><tr><th>{}</th><th>{}</th>",
+        escape(&t(lang, "pl_col_gap")),
+        escape(&t(lang, "nil")),
+        escape(&t(lang, "wi_before"))
+    ));
     for s in &scenarios {
         h.push_str(&format!("<th>{}</th>", escape(&s.name)));
     }

@@ -63,22 +63,36 @@ async fn scenarios_are_saved_measured_compared_and_deleted() {
 
     // Changes that do not apply are refused, named by their number.
     let bad = |changes: Value| json!({"name": "sbagliato", "changes": changes});
-    let (s, v) = call(&state, "POST", "/api/v1/scenarios", Some(bad(json!([{"op": "close", "facility_id": "NOPE"}])))).await;
+    let (s, v) =
+        call(&state, "POST", "/api/v1/scenarios", Some(bad(json!([{"op": "close", "facility_id": "NOPE"}])))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(message(&v).contains("change 1: facility 'NOPE'"), "{v}");
     let rome = json!([{"op": "catchment", "km": 2.0}, {"op": "open", "facility_type": "CDI", "places": 20, "lat": 41.9, "lon": 12.5}]);
     let (s, v) = call(&state, "POST", "/api/v1/scenarios", Some(bad(rome))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(message(&v).contains("change 2") && message(&v).contains("outside the territory"), "{v}");
-    let (s, v) = call(&state, "POST", "/api/v1/scenarios", Some(bad(json!([{"op": "open", "facility_type": "XYZ", "places": 3, "nil": 1}])))).await;
+    let (s, v) = call(
+        &state,
+        "POST",
+        "/api/v1/scenarios",
+        Some(bad(json!([{"op": "open", "facility_type": "XYZ", "places": 3, "nil": 1}]))),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(message(&v).contains("'XYZ' is not a facility type; expected one of RSA, CDI"), "{v}");
-    let (s, v) = call(&state, "POST", "/api/v1/scenarios", Some(json!({"name": "x", "changes": [{"op": "demolish"}]}))).await;
+    let (s, v) =
+        call(&state, "POST", "/api/v1/scenarios", Some(json!({"name": "x", "changes": [{"op": "demolish"}]}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(message(&v).starts_with("body:"), "{v}");
 
     // The outcome: 60 more CDI places, in NIL 64; the gap cannot grow.
-    let (s, v) = call(&state, "GET", "/api/v1/scenarios/due_cdi_a_gratosoglio/outcome?target=anziani_75_soli&service=CDI&level=nil", None).await;
+    let (s, v) = call(
+        &state,
+        "GET",
+        "/api/v1/scenarios/due_cdi_a_gratosoglio/outcome?target=anziani_75_soli&service=CDI&level=nil",
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let places_now = count("SELECT sum(capacity) FROM facilities WHERE facility_type = 'CDI'").await as f64;
     assert_eq!(total(&v, "baseline", "places"), places_now);
@@ -90,7 +104,8 @@ async fn scenarios_are_saved_measured_compared_and_deleted() {
     assert_eq!(nil64["due_cdi_a_gratosoglio_d_places"], 60, "{nil64}");
     assert!(rows.iter().filter(|r| r["id"] != "64").all(|r| r["due_cdi_a_gratosoglio_d_places"] == 0));
     // The baseline is the territory's own measure.
-    let (_, acc) = call(&state, "GET", "/api/v1/territory/accessibility?target=anziani_75_soli&service=CDI&level=nil", None).await;
+    let (_, acc) =
+        call(&state, "GET", "/api/v1/territory/accessibility?target=anziani_75_soli&service=CDI&level=nil", None).await;
     for r in acc["rows"].as_array().unwrap() {
         let mine = rows.iter().find(|x| x["id"] == r["id"]).unwrap();
         match (r["accessibility"].as_f64(), mine["baseline_accessibility"].as_f64()) {
@@ -111,7 +126,13 @@ async fn scenarios_are_saved_measured_compared_and_deleted() {
     let changes = json!([{"op": "close", "facility_id": ids.value(0)}, {"op": "resize", "facility_id": ids.value(1), "places": 5}, {"op": "catchment", "km": 2.0}]);
     let (s, v) = call(&state, "POST", "/api/v1/scenarios", Some(json!({"name": "Tagli", "changes": changes}))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, v) = call(&state, "GET", "/api/v1/scenarios/compare?ids=due_cdi_a_gratosoglio,tagli&target=anziani_75_soli&service=CDI&level=municipio", None).await;
+    let (s, v) = call(
+        &state,
+        "GET",
+        "/api/v1/scenarios/compare?ids=due_cdi_a_gratosoglio,tagli&target=anziani_75_soli&service=CDI&level=municipio",
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["totals"].as_array().unwrap().len(), 3);
     let expected = places_now - caps.value(0) as f64 - (caps.value(1) - 5) as f64;
@@ -126,7 +147,8 @@ async fn scenarios_are_saved_measured_compared_and_deleted() {
     // over-75s on the grid grow as their band does (constant prevalence), computed here
     // in SQL on its own.
     let proj = json!([{"op": "projection", "years": 3, "rates": {"births": 0.0, "deaths": 0.0, "migration": 0.0}}]);
-    let (s, v) = call(&state, "POST", "/api/v1/scenarios", Some(json!({"name": "Fra tre anni", "changes": proj}))).await;
+    let (s, v) =
+        call(&state, "POST", "/api/v1/scenarios", Some(json!({"name": "Fra tre anni", "changes": proj}))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (_, v) = call(&state, "GET", "/api/v1/scenarios/fra_tre_anni/outcome?target=anziani_75&level=nil", None).await;
     let expected = count(
@@ -140,7 +162,8 @@ async fn scenarios_are_saved_measured_compared_and_deleted() {
     )
     .await as f64;
     assert_eq!(total(&v, "fra_tre_anni", "potential"), expected, "{}", v["totals"]);
-    let over72 = count("SELECT count(*) FROM population WHERE age >= 72 AND nil_id IS NOT NULL AND h3_10 IS NOT NULL").await as f64;
+    let over72 = count("SELECT count(*) FROM population WHERE age >= 72 AND nil_id IS NOT NULL AND h3_10 IS NOT NULL")
+        .await as f64;
     assert!((total(&v, "fra_tre_anni", "potential") - over72).abs() <= over72 * 0.01, "about the over-72s of today");
     assert_eq!(total(&v, "fra_tre_anni", "years"), 3.0);
 
@@ -171,7 +194,9 @@ async fn sites_are_located_with_a_bound_and_oversized_problems_refused() {
     assert!(objective <= left + 1e-9);
     assert!(sites.iter().all(|s| s["nil_id"].is_i64() && s["hex_id"].as_str().unwrap().len() == 15), "{v}");
     // Where no facility exists yet, nothing is set aside.
-    let (_, w) = call(&state, "GET", "/api/v1/locate?target=anziani_75_soli&service=CDI&p=3&radius_km=1&existing=false", None).await;
+    let (_, w) =
+        call(&state, "GET", "/api/v1/locate?target=anziani_75_soli&service=CDI&p=3&radius_km=1&existing=false", None)
+            .await;
     assert_eq!(w["already_served"], 0.0);
     assert!(w["objective"].as_f64().unwrap() >= objective);
 
@@ -184,7 +209,11 @@ async fn sites_are_located_with_a_bound_and_oversized_problems_refused() {
         ("/api/v1/locate?target=anziani_75_soli&candidates=zzz", StatusCode::BAD_REQUEST, "not an H3 cell"),
         ("/api/v1/locate?target=anziani_75_soli&res=10", StatusCode::BAD_REQUEST, "7..=9"),
         // One candidate in Rome cannot cover Milan.
-        ("/api/v1/locate?target=anziani_75_soli&model=lscp&radius_km=0.5&existing=false&candidates=891e8052a3bffff", StatusCode::UNPROCESSABLE_ENTITY, "infeasible"),
+        (
+            "/api/v1/locate?target=anziani_75_soli&model=lscp&radius_km=0.5&existing=false&candidates=891e8052a3bffff",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "infeasible",
+        ),
     ] {
         let (s, v) = call(&state, "GET", uri, None).await;
         assert_eq!(s, status, "{uri}: {v}");
@@ -195,10 +224,13 @@ async fn sites_are_located_with_a_bound_and_oversized_problems_refused() {
 #[tokio::test]
 async fn projections_and_series_forecasts() {
     let state = AppState::open(&common::fixture().warehouse(), 5).await.unwrap();
-    let (s, v) = call(&state, "GET", "/api/v1/forecast/demand?target=anziani_75&years=3&births=0&deaths=0&migration=0", None).await;
+    let (s, v) =
+        call(&state, "GET", "/api/v1/forecast/demand?target=anziani_75&years=3&births=0&deaths=0&migration=0", None)
+            .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let rows = v["rows"].as_array().unwrap();
-    let year = |y: u64, key: &str| rows.iter().filter(|r| r["years_ahead"] == y).filter_map(|r| r[key].as_f64()).sum::<f64>();
+    let year =
+        |y: u64, key: &str| rows.iter().filter(|r| r["years_ahead"] == y).filter_map(|r| r[key].as_f64()).sum::<f64>();
     let everyone = count("SELECT count(*) FROM population").await as f64;
     assert_eq!(year(0, "residents"), everyone);
     assert_eq!(year(3, "residents"), everyone, "no births, deaths or migration: the same residents");
@@ -206,8 +238,16 @@ async fn projections_and_series_forecasts() {
     let (_, v) = call(&state, "GET", "/api/v1/forecast/population?years=3&format=json", None).await;
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(v["bands"].as_array().unwrap().len(), 11);
-    let y0: f64 = rows.iter().filter(|r| r["years_ahead"] == 0 && r["age_band"] == "85+").filter_map(|r| r["residents"].as_f64()).sum();
-    let y3: f64 = rows.iter().filter(|r| r["years_ahead"] == 3 && r["age_band"] == "85+").filter_map(|r| r["residents"].as_f64()).sum();
+    let y0: f64 = rows
+        .iter()
+        .filter(|r| r["years_ahead"] == 0 && r["age_band"] == "85+")
+        .filter_map(|r| r["residents"].as_f64())
+        .sum();
+    let y3: f64 = rows
+        .iter()
+        .filter(|r| r["years_ahead"] == 3 && r["age_band"] == "85+")
+        .filter_map(|r| r["residents"].as_f64())
+        .sum();
     assert!(y0 > 0.0 && y3 > 0.0);
     let (s, v) = call(&state, "GET", "/api/v1/forecast/population?years=11", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -219,7 +259,8 @@ async fn projections_and_series_forecasts() {
     // A monthly series: trend plus season, forecast a year with intervals, back-tested.
     let values: Vec<f64> =
         (0..48).map(|t| 100.0 + 0.5 * t as f64 + 10.0 * (t as f64 * std::f64::consts::PI / 6.0).sin()).collect();
-    let (s, v) = call(&state, "POST", "/api/v1/forecast/series", Some(json!({"values": values, "start": "2022-01"}))).await;
+    let (s, v) =
+        call(&state, "POST", "/api/v1/forecast/series", Some(json!({"values": values, "start": "2022-01"}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let f = v["forecast"].as_array().unwrap();
     assert_eq!(f.len(), 12);
@@ -232,7 +273,8 @@ async fn projections_and_series_forecasts() {
     assert!(v["backtest"]["mae"].as_f64().unwrap() < 2.0, "{}", v["backtest"]);
     let (s, v) = call(&state, "POST", "/api/v1/forecast/series", Some(json!({"values": [1.0, 2.0, 3.0]}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    let (s, v) = call(&state, "POST", "/api/v1/forecast/series", Some(json!({"values": values, "start": "2022-13"}))).await;
+    let (s, v) =
+        call(&state, "POST", "/api/v1/forecast/series", Some(json!({"values": values, "start": "2022-13"}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(message(&v).contains("YYYY-MM"), "{v}");
 }
