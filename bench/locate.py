@@ -29,6 +29,11 @@
       possible value (its log's "Upper bound"). Refuses (status "not attempted") when the
       dense matrices would not fit in memory.
 
+  locate.py highs --dir DIR --p 50 --radius-km 3 [--time-limit 600] [--lp] [--out FILE]
+      Not the peer: the same MCLP as a sparse MILP (pairs within the radius only) with
+      scipy's HiGHS, for a reference optimum or (--lp) an LP upper bound on instances
+      spopt cannot build. Not run by locate.sh.
+
   locate.py stats --dir DIR [--radius-km 3]
       Points, candidates, (point, candidate) pairs within the radius, total and coverable
       weight; also written to DIR/stats-r<R>.json.
@@ -340,7 +345,9 @@ def cmd_spopt(a):
     res["pulp_status"] = pulp.LpStatus.get(model.problem.status)
     res["pulp_sol_status"] = pulp.LpSolution.get(model.problem.sol_status)
     if err is not None:
-        return finish(f"not solved: {err}")
+        if "bound" in cbc or "best_possible" in cbc:
+            res["bound"] = abs(cbc.get("bound", cbc.get("best_possible")))
+        return finish(f"not solved: CBC found no solution in {limit:.0f} s ({cbc.get('result', err)})")
 
     chosen = [k for k, v in enumerate(model.fac_vars) if (v.value() or 0.0) > 0.5]
     res["sites"] = cand["id"].iloc[chosen].tolist()
@@ -359,6 +366,58 @@ def cmd_spopt(a):
     if res["bound"]:
         res["gap"] = (res["bound"] - res["objective"]) / res["bound"]
     finish("Optimal" if proven else f"not proven optimal in {limit:.0f} s: {cbc.get('result', res['pulp_sol_status'])}")
+
+
+# --- a reference outside the comparison: the same MCLP, sparse, with HiGHS -----------
+
+def cmd_highs(a):
+    """The MCLP as a sparse MILP (only the pairs within the radius; y continuous, which
+    loses nothing: with x integral the best y_i is min(1, sum x) in {0, 1}) with scipy's
+    HiGHS; --lp solves the relaxation only (an upper bound). Not the peer: a reference
+    optimum/bound for instances spopt cannot build."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import csr_matrix, hstack, identity, vstack
+
+    t0 = time.perf_counter()
+    dem, cand = read_instance(a.dir)
+    n, m = len(dem), len(cand)
+    w = dem["weight"].to_numpy(dtype=float)
+    i, j, _ = pairs_within(dem, cand, a.radius_km)
+    reach = np.zeros(n, dtype=bool)
+    reach[i] = True
+    # variables: x_0..x_{m-1}, y_0..y_{n-1}; rows: y_i - sum_{j in N_i} x_j <= 0, sum x = p
+    cover = hstack([csr_matrix((-np.ones(len(i)), (i, j)), shape=(n, m)), identity(n, format="csr")])
+    card = csr_matrix(np.concatenate([np.ones(m), np.zeros(n)])[None, :])
+    A = vstack([cover, card]).tocsr()
+    lb = np.concatenate([np.full(n, -np.inf), [a.p]])
+    ub = np.concatenate([np.zeros(n), [a.p]])
+    c = np.concatenate([np.zeros(m), -w])
+    integrality = np.concatenate([np.ones(m), np.zeros(n)]) if not a.lp else np.zeros(m + n)
+    bounds = Bounds(np.zeros(m + n), np.concatenate([np.ones(m), reach.astype(float)]))
+    build_s = time.perf_counter() - t0
+    ts = time.perf_counter()
+    r = milp(c, integrality=integrality, bounds=bounds, constraints=LinearConstraint(A, lb, ub),
+             options=dict(time_limit=a.time_limit, disp=False))
+    solve_s = time.perf_counter() - ts
+    out = dict(tool="highs", lp=a.lp, model="mclp", p=a.p, radius_km=a.radius_km, points=n, candidates=m,
+               pairs=int(len(i)), status=r.message, build_s=round(build_s, 3), solve_s=round(solve_s, 3))
+    if r.x is not None:
+        value = -float(r.fun)
+        if a.lp:
+            out.update(bound=value, exact=False)
+        else:
+            chosen = np.flatnonzero(r.x[:m] > 0.5)
+            cov = np.zeros(n, dtype=bool)
+            cov[i[np.isin(j, chosen)]] = True
+            bound = -float(getattr(r, "mip_dual_bound", r.fun) or r.fun)
+            out.update(objective=float(w[cov].sum()), bound=bound, exact=bool(r.status == 0),
+                       sites=cand["id"].iloc[chosen].tolist())
+            out["gap"] = (bound - out["objective"]) / bound if bound else 0.0
+    out["elapsed_s"] = round(time.perf_counter() - t0, 3)
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(out, f, indent=1)
+    print(json.dumps({k: v for k, v in out.items() if k != "sites"}))
 
 
 # --- check --------------------------------------------------------------------------
@@ -506,6 +565,13 @@ def main():
     c.add_argument("--dir", required=True)
     c.add_argument("--result", required=True)
     c.add_argument("--radius-km", type=float, default=None, help="default: the result's radius_km")
+    h = sp.add_parser("highs")
+    h.add_argument("--dir", required=True)
+    h.add_argument("--p", type=int, default=50)
+    h.add_argument("--radius-km", type=float, default=3.0)
+    h.add_argument("--time-limit", type=float, default=600.0)
+    h.add_argument("--lp", action="store_true", help="the LP relaxation only: an upper bound")
+    h.add_argument("--out", default=None)
     t = sp.add_parser("stats")
     t.add_argument("--dir", required=True)
     t.add_argument("--radius-km", type=float, default=3.0)
@@ -516,7 +582,7 @@ def main():
     b.add_argument("dirs", nargs="+")
     a = ap.parse_args()
     {"gen": cmd_gen, "sub": cmd_sub, "spopt": cmd_spopt, "check": cmd_check,
-     "stats": cmd_stats, "table": cmd_table}[a.cmd](a)
+     "stats": cmd_stats, "table": cmd_table, "highs": cmd_highs}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -16,15 +16,17 @@
 # LOCATE_P (50), LOCATE_RADIUS_KM (3), LOCATE_FRACTIONS (window areas as fractions of the
 # full box, "0.005 0.01 0.015 0.02 0.03 0.05"), LOCATE_TIME_LIMIT (600: spopt's budget per
 # window in seconds, for everything — dense matrix, model build, CBC — CBC gets what the
-# build leaves), LOCATE_MOSAICO_ARGS (extra flags for `mosaico locate`), BENCH_DIR
-# (data/bench-locate). Quick run:
+# build leaves), LOCATE_MOSAICO_ARGS (extra flags for `mosaico locate`), MOSAICO_BIN
+# (target/release/mosaico), BENCH_DIR (data/bench-locate), BENCH_RESULTS (bench/results).
+# Quick run:
 #   LOCATE_POINTS=20000 LOCATE_CANDIDATES=2000 LOCATE_FRACTIONS="0.05 0.1" LOCATE_TIME_LIMIT=60 bench/locate.sh
 #
-# Runtime: instance generation ~2 s; mosaico 3 timed runs + 1 checked run per instance;
-# spopt at most LOCATE_TIME_LIMIT (+30 s grace) per window, and in practice a few seconds
-# to a minute for each window it solves plus one full budget for the window it does not:
-# about 12–15 minutes in all with the defaults, never more than
-# (number of fractions) × (LOCATE_TIME_LIMIT + 60 s) plus mosaico's runs.
+# Runtime: instance generation ~2 s; per instance 1 checked + 3 timed mosaico runs; spopt
+# a few seconds to a minute on each window it solves (0.5–1.5%: 4 s, 17 s, 36 s) plus one
+# whole budget on the first it does not (2%: build ~1 min, then CBC until the budget is
+# spent): about 12–15 minutes in all with the defaults. Bounded by (number of fractions)
+# × (LOCATE_TIME_LIMIT + 210 s) plus mosaico's runs (CBC can overrun its limit by a minute
+# at the root; `timeout` kills a run at the budget + 180 s).
 #
 # Needs: a release build (`cargo build --release`), python3 with numpy, pandas, scipy,
 # spopt and pulp (`pip install spopt pulp`; pulp brings CBC), hyperfine (else a plain loop
@@ -97,7 +99,7 @@ for F in $FRACTIONS; do
   $PY stats --dir "$SUB" --radius-km "$RADIUS" | tee -a "$LOG"
   rm -f "$SUB/spopt-$TAG.json"
   # The budget is enforced inside (build alarm, CBC's -sec); timeout is the backstop.
-  timeout -k 30 $((LIMIT + 60)) $PY spopt --dir "$SUB" --p "$P" --radius-km "$RADIUS" --budget "$LIMIT" \
+  timeout -k 30 $((LIMIT + 180)) $PY spopt --dir "$SUB" --p "$P" --radius-km "$RADIUS" --budget "$LIMIT" \
     --out "$SUB/spopt-$TAG.json" --cbc-log "$SUB/cbc-$TAG.log" 2>&1 | tee -a "$LOG" || log "spopt exited with an error"
   DIRS+=("$SUB")
   if [ -f "$SUB/spopt-$TAG.json" ] && python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r.get("objective") is not None else 1)' "$SUB/spopt-$TAG.json"; then
