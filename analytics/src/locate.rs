@@ -429,17 +429,85 @@ impl Instance {
         // Greedy is within 1 − (1 − 1/p)^p of the optimum (Nemhauser, Wolsey & Fisher).
         let ratio = 1.0 - (1.0 - 1.0 / p as f64).powi(p as i32);
         let mut bound = total.min(greedy / ratio).min(bound_at(&count, &slot_of));
-        // Swap local search (vertex substitution), best improvement per pass. Closing
-        // the site in slot s loses the demand only it covers (loss[s]); opening k gains
-        // the uncovered demand in its reach plus, for that s, the demand k covers that
-        // only s covered (extra[s]). One pass reads every (site, point) pair once.
+        let (mut sites, mut objective, mut work) = self.mclp_swaps(&cover, sites, limits.swap_passes);
+        let eps = 1e-9 * total.max(1.0);
+        if bound - objective > eps {
+            // The Lagrangian relaxation bounds the optimum and, on the way, proposes sets
+            // of its own: the best of them is searched from too.
+            let (lagrange, proposal) = self.mclp_lagrangian(&cover, p, objective, bound);
+            bound = bound.min(lagrange);
+            if let Some(start) = proposal {
+                let (other, value, more) = self.mclp_swaps(&cover, start, limits.swap_passes);
+                work += more;
+                if value > objective {
+                    (sites, objective) = (other, value);
+                }
+            }
+        }
+        // Iterated local search: move a few random sites elsewhere, search again, keep
+        // the result when it is no worse (a fixed seed: the same answer every run).
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |m: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % m as u64) as usize
+        };
+        let kick = (p / 10).clamp(1, 5);
+        for _ in 0..RESTARTS {
+            if bound - objective <= eps || n <= p {
+                break;
+            }
+            let mut trial = sites.clone();
+            for _ in 0..kick {
+                let s = next(p);
+                let k = next(n);
+                if !trial.contains(&k) {
+                    trial[s] = k;
+                }
+            }
+            let (other, value, more) = self.mclp_swaps(&cover, trial, limits.swap_passes);
+            work += more;
+            if value >= objective {
+                (sites, objective) = (other, value);
+            }
+        }
+        let bound = bound.max(objective);
+        sites.sort_unstable();
+        Solution { sites, objective, bound, exact: false, work }
+    }
+
+    /// Swap local search (vertex substitution) for the MCLP from `sites`: best improvement
+    /// per pass, then a few plateau moves ([`Walk`]). Closing the site in slot s loses the
+    /// demand only it covers (loss[s]); opening k gains the uncovered demand in its reach
+    /// plus, for that s, the demand k covers that only s covered (extra[s]). One pass
+    /// reads every (site, point) pair once. Returns the best set, its coverage, the swaps
+    /// tried.
+    fn mclp_swaps(&self, cover: &Csr, mut sites: Vec<usize>, passes: usize) -> (Vec<usize>, f64, u64) {
+        let n = self.candidates();
+        let w = &self.weights;
+        let total: f64 = w.iter().sum();
+        let mut count = vec![0u32; self.points()];
+        let mut owner = vec![0u32; self.points()];
+        let mut slot_of = vec![u32::MAX; n];
+        let open_site = |j: usize, count: &mut [u32], owner: &mut [u32]| {
+            for &i in cover.row(j) {
+                count[i as usize] += 1;
+                owner[i as usize] ^= j as u32;
+            }
+        };
+        for (s, &j) in sites.iter().enumerate() {
+            slot_of[j] = s as u32;
+            open_site(j, &mut count, &mut owner);
+        }
+        let covered = |count: &[u32]| count.iter().zip(w).filter(|(c, _)| **c > 0).map(|(_, w)| w).sum::<f64>();
         let mut work = 0u64;
         let mut loss = vec![0.0f64; sites.len()];
         let mut extra = vec![0.0f64; sites.len()];
         let mut touched: Vec<usize> = Vec::new();
         let eps = 1e-9 * total.max(1.0);
         let mut walk = Walk::new(&sites, covered(&count), true);
-        for _ in 0..limits.swap_passes {
+        for _ in 0..passes {
             loss.iter_mut().for_each(|l| *l = 0.0);
             for (i, (&c, &o)) in count.iter().zip(&owner).enumerate() {
                 if c == 1 {
@@ -488,25 +556,83 @@ impl Instance {
             sites[s] = k;
             walk.record(&sites, covered(&count));
         }
-        // Back to the best set seen.
-        if walk.best_value > covered(&count) {
-            for &j in &sites {
-                for &i in cover.row(j) {
-                    count[i as usize] -= 1;
-                    owner[i as usize] ^= j as u32;
-                }
-                slot_of[j] = u32::MAX;
+        let value = walk.best_value.max(covered(&count));
+        if walk.best_value >= covered(&count) {
+            sites = walk.best;
+        }
+        (sites, value, work)
+    }
+
+    /// A Lagrangian bound for the MCLP: with multipliers λ_i ∈ [0, w_i] on the coverage
+    /// constraints (y_i ≤ Σ_{j covering i} x_j),
+    /// `L(λ) = Σ_i (w_i − λ_i) + the p largest Σ_{i covered by j} λ_i` bounds the optimum
+    /// for every λ; subgradient steps (Held, Wolfe & Crowder 1974) bring it down toward
+    /// the optimum, starting from the best bound so far. Each step reads every pair once.
+    fn mclp_lagrangian(&self, cover: &Csr, p: usize, lower: f64, upper: f64) -> (f64, Option<Vec<usize>>) {
+        const STEPS: usize = 300;
+        let w = &self.weights;
+        let n = cover.offsets.len() - 1;
+        let mut reachable = vec![false; self.points()];
+        for &i in &cover.items {
+            reachable[i as usize] = true;
+        }
+        // Points no candidate reaches are covered by no solution: left out.
+        let mut lambda: Vec<f64> = w.iter().zip(&reachable).map(|(w, r)| if *r { w * 0.5 } else { 0.0 }).collect();
+        let mut best = upper;
+        let mut theta = 1.0;
+        let mut since_better = 0;
+        let mut c: Vec<(f64, usize)> = vec![(0.0, 0); n];
+        let mut hits = vec![0u32; self.points()];
+        let mut proposal: Option<(f64, Vec<usize>)> = None;
+        for _ in 0..STEPS {
+            for (j, x) in c.iter_mut().enumerate() {
+                *x = (cover.row(j).iter().map(|&i| lambda[i as usize]).sum(), j);
             }
-            sites.clone_from(&walk.best);
-            for (s, &j) in sites.iter().enumerate() {
-                open_site(j, &mut count, &mut owner);
-                slot_of[j] = s as u32;
+            let top = p.min(n);
+            if top == 0 {
+                break;
+            }
+            c.select_nth_unstable_by(top - 1, |a, b| b.0.total_cmp(&a.0));
+            let first: f64 = w.iter().zip(&lambda).zip(&reachable).filter(|(_, r)| **r).map(|((w, l), _)| w - l).sum();
+            let value = first + c[..top].iter().map(|x| x.0).sum::<f64>();
+            if value < best - 1e-9 * best.abs().max(1.0) {
+                best = value;
+                since_better = 0;
+            } else {
+                since_better += 1;
+                if since_better >= 10 {
+                    theta /= 2.0;
+                    since_better = 0;
+                }
+            }
+            if best - lower <= 1e-7 * lower.abs().max(1.0) || theta < 1e-5 {
+                break;
+            }
+            hits.iter_mut().for_each(|h| *h = 0);
+            for &(_, j) in &c[..top] {
+                for &i in cover.row(j) {
+                    hits[i as usize] += 1;
+                }
+            }
+            let reached: f64 = hits.iter().zip(w).filter(|(h, _)| **h > 0).map(|(_, w)| w).sum();
+            if proposal.as_ref().is_none_or(|(v, _)| reached > *v) {
+                proposal = Some((reached, c[..top].iter().map(|x| x.1).collect()));
+            }
+            // Subgradient: sites chosen covering i, minus 1 where the relaxation takes y_i
+            // (λ_i < w_i).
+            let g: Vec<f64> = (0..self.points())
+                .map(|i| if reachable[i] { f64::from(hits[i]) - if lambda[i] < w[i] { 1.0 } else { 0.0 } } else { 0.0 })
+                .collect();
+            let norm: f64 = g.iter().map(|x| x * x).sum();
+            if norm == 0.0 {
+                break;
+            }
+            let step = theta * (value - lower) / norm;
+            for (i, gi) in g.iter().enumerate() {
+                lambda[i] = (lambda[i] - step * gi).clamp(0.0, w[i]);
             }
         }
-        let objective = covered(&count);
-        bound = bound.min(bound_at(&count, &slot_of)).max(objective);
-        sites.sort_unstable();
-        Solution { sites, objective, bound, exact: false, work }
+        (best, proposal.map(|(_, sites)| sites))
     }
 
     fn pmedian_heuristic(&self, p: usize, limits: Limits) -> Solution {
@@ -714,6 +840,9 @@ struct Walk {
 
 /// Swaps without improvement tried in a row before the search stops.
 const STALL: usize = 8;
+
+/// Restarts of the MCLP's iterated local search.
+const RESTARTS: usize = 20;
 
 impl Walk {
     fn new(sites: &[usize], value: f64, maximise: bool) -> Walk {
