@@ -396,10 +396,17 @@ def cmd_highs(a):
     bounds = Bounds(np.zeros(m + n), np.concatenate([np.ones(m), reach.astype(float)]))
     build_s = time.perf_counter() - t0
     ts = time.perf_counter()
-    r = milp(c, integrality=integrality, bounds=bounds, constraints=LinearConstraint(A, lb, ub),
-             options=dict(time_limit=a.time_limit, disp=False))
+    if a.lp:   # linprog: milp on a continuous model reported solve errors at full size
+        from scipy.optimize import linprog
+        card_row = A[n:n + 1]
+        r = linprog(c, A_ub=A[:n], b_ub=np.zeros(n), A_eq=card_row, b_eq=[a.p],
+                    bounds=np.column_stack([bounds.lb, bounds.ub]), method=a.lp_method,
+                    options=dict(time_limit=a.time_limit, disp=False))
+    else:
+        r = milp(c, integrality=integrality, bounds=bounds, constraints=LinearConstraint(A, lb, ub),
+                 options=dict(time_limit=a.time_limit, disp=False))
     solve_s = time.perf_counter() - ts
-    out = dict(tool="highs", lp=a.lp, model="mclp", p=a.p, radius_km=a.radius_km, points=n, candidates=m,
+    out = dict(tool="highs", lp=a.lp, method=a.lp_method if a.lp else "milp", model="mclp", p=a.p, radius_km=a.radius_km, points=n, candidates=m,
                pairs=int(len(i)), status=r.message, build_s=round(build_s, 3), solve_s=round(solve_s, 3))
     if r.x is not None:
         value = -float(r.fun)
@@ -437,8 +444,11 @@ def cmd_check(a):
         problems.append(f"{len(unknown)} unknown site id(s), e.g. {unknown[:3]}")
     if len(set(sites)) != len(sites):
         problems.append(f"{len(sites) - len(set(sites))} duplicate site id(s)")
-    if "p" in r and len(set(sites)) != int(r["p"]):
+    notes = []
+    if "p" in r and len(set(sites)) > int(r["p"]):
         problems.append(f"{len(set(sites))} distinct sites for p = {r['p']}")
+    elif "p" in r and len(set(sites)) < int(r["p"]):
+        notes.append(f"only {len(set(sites))} sites for p = {r['p']}")
     rows = sorted({row_of[s] for s in sites if s in row_of})
     w, npts, borderline = covered_weight(dem, cand, rows, radius)
     total = float(dem["weight"].sum())
@@ -456,7 +466,8 @@ def cmd_check(a):
         problems.append(f"the result says {r['candidates']} candidates, the CSV has {len(cand)}")
     print(f"{a.result}: {len(rows)} sites cover {w:.0f} of {total:.0f} ({100 * w / total:.3f}%), "
           f"{npts} of {len(dem)} points within {radius:g} km; result objective {obj}, bound {bound}"
-          + (f"; {borderline} point(s) within 1e-9 km of the radius" if borderline else ""))
+          + (f"; {borderline} point(s) within 1e-9 km of the radius" if borderline else "")
+          + "".join(f"; {x}" for x in notes))
     if problems:
         print("CHECK FAILED: " + "; ".join(problems))
         sys.exit(1)
@@ -508,7 +519,10 @@ def cmd_table(a):
         if sp is not None:
             parts = [x for x in (sp.get("matrix_s"), sp.get("build_s")) if x is not None]
             build = sum(parts) if parts else None
-            sp_time = f"{fmt_s(sp.get('elapsed_s'))} ({fmt_s(build)} + {fmt_s(sp.get('solve_s'))})"
+            if sp.get("build_s") is None:
+                sp_time = f"{fmt_s(sp.get('elapsed_s'))} (build unfinished)"
+            else:
+                sp_time = f"{fmt_s(sp.get('elapsed_s'))} ({fmt_s(build)} + {fmt_s(sp.get('solve_s'))})"
             if sp.get("exact"):
                 sp_opt = f"**{sp['objective']:.0f}**"
             elif sp.get("objective") is not None:
@@ -531,6 +545,15 @@ def cmd_table(a):
                     f"{st.get('candidates', meta.get('candidates', '—'))} | {st.get('pairs', '—')} | {a.p} | "
                     f"{a.radius_km:g} km | {sp_time} | {sp_opt} | {mo_time} | {mo_obj} | {mo_bound} | {ratio} |")
     text = "\n".join(rows) + "\n"
+    for d in a.dirs:   # the LP bound, where locate.sh computed it (LOCATE_LP_BOUND=1)
+        lp = load_json(os.path.join(d, f"highs-lp-{tag}.json"))
+        mo = load_json(os.path.join(d, f"mosaico-{tag}.json"))
+        if lp is not None and lp.get("bound") is not None:
+            text += (f"\n{os.path.basename(os.path.normpath(d))}: LP relaxation bound (HiGHS "
+                     f"{lp.get('method', 'ipm')}, {fmt_s(lp['solve_s'])}) {lp['bound']:.0f}")
+            if mo is not None:
+                text += f"; mosaico objective / LP bound {mo['objective'] / lp['bound']:.4f}"
+            text += "\n"
     if a.out:
         with open(a.out, "w") as f:
             f.write(text)
@@ -571,6 +594,7 @@ def main():
     h.add_argument("--radius-km", type=float, default=3.0)
     h.add_argument("--time-limit", type=float, default=600.0)
     h.add_argument("--lp", action="store_true", help="the LP relaxation only: an upper bound")
+    h.add_argument("--lp-method", default="highs", help="linprog method: highs, highs-ds, highs-ipm")
     h.add_argument("--out", default=None)
     t = sp.add_parser("stats")
     t.add_argument("--dir", required=True)

@@ -17,7 +17,9 @@
 # full box, "0.005 0.01 0.015 0.02 0.03 0.05"), LOCATE_TIME_LIMIT (600: spopt's budget per
 # window in seconds, for everything — dense matrix, model build, CBC — CBC gets what the
 # build leaves), LOCATE_MOSAICO_ARGS (extra flags for `mosaico locate`), MOSAICO_BIN
-# (target/release/mosaico), BENCH_DIR (data/bench-locate), BENCH_RESULTS (bench/results).
+# (target/release/mosaico), BENCH_DIR (data/bench-locate), BENCH_RESULTS (bench/results),
+# LOCATE_LP_BOUND=1 (also the LP relaxation bound of the full instance with HiGHS, ~5
+# minutes, once: kept in BENCH_DIR).
 # Quick run:
 #   LOCATE_POINTS=20000 LOCATE_CANDIDATES=2000 LOCATE_FRACTIONS="0.05 0.1" LOCATE_TIME_LIMIT=60 bench/locate.sh
 #
@@ -79,7 +81,7 @@ mosaico() {
   else
     local times=() t0
     for _ in 1 2 3; do
-      t0=$(date +%s.%N); $cmd > /dev/null 2>&1; times+=("$(echo "$(date +%s.%N) - $t0" | bc)")
+      t0=$(date +%s.%N); $cmd > /dev/null 2>&1; times+=("$(python3 -c "print(round($(date +%s.%N) - $t0, 3))")")
     done
     python3 -c 'import json,sys,statistics as s; t=[float(x) for x in sys.argv[2:]]; json.dump(dict(mean_s=s.mean(t), stddev_s=s.stdev(t), runs=len(t)), open(sys.argv[1],"w"))' \
       "$dir/mosaico-$TAG.time.json" "${times[@]}"
@@ -90,6 +92,11 @@ mosaico() {
 log "== $NAME: $(tr -d '\n ' < "$FULL/meta.json")"
 $PY stats --dir "$FULL" --radius-km "$RADIUS" | tee -a "$LOG"
 mosaico "$FULL"
+if [ "${LOCATE_LP_BOUND:-0}" = 1 ] && [ ! -f "$FULL/highs-lp-$TAG.json" ]; then
+  # A reference, not a peer: the LP relaxation's upper bound on the full instance (~5 min).
+  $PY highs --dir "$FULL" --p "$P" --radius-km "$RADIUS" --lp --lp-method highs-ipm --time-limit 1200 \
+    --out "$FULL/highs-lp-$TAG.json" 2>&1 | tee -a "$LOG"
+fi
 DIRS=("$FULL")
 
 for F in $FRACTIONS; do
