@@ -16,6 +16,50 @@
 
 use crate::{Error, Result};
 
+/// A monthly series read from the warehouse.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Monthly {
+    /// The first month, `YYYY-MM`.
+    pub start: String,
+    /// One value per month from `start`, months with none counted 0.
+    pub values: Vec<f64>,
+}
+
+/// Case files opened per month (in an area di utenza, or all), from the warehouse's
+/// `cases` table, up to the month before `(year, month)` (the current one is not over).
+pub async fn monthly_cases(
+    ctx: &datafusion::prelude::SessionContext,
+    area: Option<&str>,
+    before: (i32, u32),
+) -> Result<Monthly> {
+    if !ctx.table_exist("cases")? {
+        return Err(Error::Invalid("the warehouse has no cases table; load the case files first".into()));
+    }
+    let filter = area.map(|a| format!(" WHERE area_utenza = '{}'", a.replace('\'', "''"))).unwrap_or_default();
+    let sql = format!(
+        "SELECT CAST(date_part('year', opened_on) AS BIGINT) * 12 + CAST(date_part('month', opened_on) AS BIGINT) - 1, \
+         count(*) FROM cases{filter} GROUP BY 1 ORDER BY 1"
+    );
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let end = i64::from(before.0) * 12 + i64::from(before.1) - 1;
+    let mut by: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
+    for b in &batches {
+        let (k, n) = (crate::i64s(b, 0)?, crate::i64s(b, 1)?);
+        for i in 0..b.num_rows() {
+            if k.value(i) < end {
+                by.insert(k.value(i), n.value(i) as f64);
+            }
+        }
+    }
+    let (Some(first), Some(last)) = (by.keys().next().copied(), by.keys().next_back().copied()) else {
+        return Err(Error::Invalid(format!("no case files{} in the warehouse", area.map(|a| format!(" in area {a}")).unwrap_or_default())));
+    };
+    Ok(Monthly {
+        start: format!("{:04}-{:02}", first / 12, first % 12 + 1),
+        values: (first..=last).map(|k| by.get(&k).copied().unwrap_or(0.0)).collect(),
+    })
+}
+
 /// A fitted model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HoltWinters {

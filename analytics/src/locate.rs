@@ -60,13 +60,16 @@ pub enum Model {
 pub struct Limits {
     /// Solve exactly by enumeration when there are at most this many site sets.
     pub enumerate: u64,
-    /// Passes of the swap local search at most.
+    /// Passes of one swap local search at most.
     pub swap_passes: usize,
+    /// (site, point) pairs the MCLP's local searches may read in all (each pass reads
+    /// every pair once): what bounds its time on large instances.
+    pub work: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { enumerate: 2_000_000, swap_passes: 500 }
+        Limits { enumerate: 2_000_000, swap_passes: 500, work: 1_500_000_000 }
     }
 }
 
@@ -220,6 +223,17 @@ impl Instance {
             }
         }
         Instance::from_pairs(weights, candidates.len(), pairs)
+    }
+
+    /// The demand weight some candidate reaches (the most any set of sites can serve).
+    pub fn reachable_weight(&self) -> f64 {
+        let mut hit = vec![false; self.points()];
+        for r in &self.reach {
+            for &(i, _) in r {
+                hit[i as usize] = true;
+            }
+        }
+        hit.iter().zip(&self.weights).filter(|(h, _)| **h).map(|(_, w)| w).sum()
     }
 
     /// The (point, site) pairs in reach.
@@ -428,8 +442,14 @@ impl Instance {
         let greedy = covered(&count);
         // Greedy is within 1 − (1 − 1/p)^p of the optimum (Nemhauser, Wolsey & Fisher).
         let ratio = 1.0 - (1.0 - 1.0 / p as f64).powi(p as i32);
-        let mut bound = total.min(greedy / ratio).min(bound_at(&count, &slot_of));
-        let (mut sites, mut objective, mut work) = self.mclp_swaps(&cover, sites, limits.swap_passes);
+        // No set covers more than the demand some candidate reaches.
+        let mut reachable = vec![false; self.points()];
+        cover.items.iter().for_each(|&i| reachable[i as usize] = true);
+        let coverable: f64 = reachable.iter().zip(w).filter(|(r, _)| **r).map(|(_, w)| w).sum();
+        let mut bound = coverable.min(greedy / ratio).min(bound_at(&count, &slot_of));
+        // Passes left to the local searches.
+        let mut left = (limits.work / (cover.items.len() as u64).max(1)).max(20);
+        let (mut sites, mut objective, mut work) = self.mclp_swaps(&cover, sites, limits.swap_passes, &mut left);
         let eps = 1e-9 * total.max(1.0);
         if bound - objective > eps {
             // The Lagrangian relaxation bounds the optimum and, on the way, proposes sets
@@ -437,7 +457,7 @@ impl Instance {
             let (lagrange, proposal) = self.mclp_lagrangian(&cover, p, objective, bound);
             bound = bound.min(lagrange);
             if let Some(start) = proposal {
-                let (other, value, more) = self.mclp_swaps(&cover, start, limits.swap_passes);
+                let (other, value, more) = self.mclp_swaps(&cover, start, limits.swap_passes, &mut left);
                 work += more;
                 if value > objective {
                     (sites, objective) = (other, value);
@@ -455,7 +475,7 @@ impl Instance {
         };
         let kick = (p / 10).clamp(1, 5);
         for _ in 0..RESTARTS {
-            if bound - objective <= eps || n <= p {
+            if bound - objective <= eps || n <= p || left == 0 {
                 break;
             }
             let mut trial = sites.clone();
@@ -466,7 +486,7 @@ impl Instance {
                     trial[s] = k;
                 }
             }
-            let (other, value, more) = self.mclp_swaps(&cover, trial, limits.swap_passes);
+            let (other, value, more) = self.mclp_swaps(&cover, trial, limits.swap_passes, &mut left);
             work += more;
             if value >= objective {
                 (sites, objective) = (other, value);
@@ -483,7 +503,7 @@ impl Instance {
     /// plus, for that s, the demand k covers that only s covered (extra[s]). One pass
     /// reads every (site, point) pair once. Returns the best set, its coverage, the swaps
     /// tried.
-    fn mclp_swaps(&self, cover: &Csr, mut sites: Vec<usize>, passes: usize) -> (Vec<usize>, f64, u64) {
+    fn mclp_swaps(&self, cover: &Csr, mut sites: Vec<usize>, passes: usize, left: &mut u64) -> (Vec<usize>, f64, u64) {
         let n = self.candidates();
         let w = &self.weights;
         let total: f64 = w.iter().sum();
@@ -508,6 +528,10 @@ impl Instance {
         let eps = 1e-9 * total.max(1.0);
         let mut walk = Walk::new(&sites, covered(&count), true);
         for _ in 0..passes {
+            if *left == 0 {
+                break;
+            }
+            *left -= 1;
             loss.iter_mut().for_each(|l| *l = 0.0);
             for (i, (&c, &o)) in count.iter().zip(&owner).enumerate() {
                 if c == 1 {
@@ -569,7 +593,7 @@ impl Instance {
     /// for every λ; subgradient steps (Held, Wolfe & Crowder 1974) bring it down toward
     /// the optimum, starting from the best bound so far. Each step reads every pair once.
     fn mclp_lagrangian(&self, cover: &Csr, p: usize, lower: f64, upper: f64) -> (f64, Option<Vec<usize>>) {
-        const STEPS: usize = 300;
+        const STEPS: usize = 500;
         let w = &self.weights;
         let n = cover.offsets.len() - 1;
         let mut reachable = vec![false; self.points()];
@@ -579,7 +603,7 @@ impl Instance {
         // Points no candidate reaches are covered by no solution: left out.
         let mut lambda: Vec<f64> = w.iter().zip(&reachable).map(|(w, r)| if *r { w * 0.5 } else { 0.0 }).collect();
         let mut best = upper;
-        let mut theta = 1.0;
+        let mut theta = 2.0;
         let mut since_better = 0;
         let mut c: Vec<(f64, usize)> = vec![(0.0, 0); n];
         let mut hits = vec![0u32; self.points()];
@@ -600,7 +624,7 @@ impl Instance {
                 since_better = 0;
             } else {
                 since_better += 1;
-                if since_better >= 10 {
+                if since_better >= 20 {
                     theta /= 2.0;
                     since_better = 0;
                 }
@@ -966,7 +990,7 @@ mod tests {
     #[test]
     fn heuristics_agree_with_enumeration_and_bound_it() {
         let l = line();
-        let heuristic = Limits { enumerate: 0, swap_passes: 50 };
+        let heuristic = Limits { enumerate: 0, ..Limits::default() };
         for p in 1..=3 {
             let exact = l.solve(Model::Mclp { p, radius: 1.0 }, Limits::default()).unwrap();
             let h = l.solve(Model::Mclp { p, radius: 1.0 }, heuristic).unwrap();

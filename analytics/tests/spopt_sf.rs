@@ -60,7 +60,7 @@ fn names(c: &Case, sites: &[usize]) -> Vec<String> {
     v
 }
 
-const HEURISTIC: Limits = Limits { enumerate: 0, swap_passes: 50 };
+const HEURISTIC: Limits = Limits { enumerate: 0, swap_passes: 50, work: 1_500_000_000 };
 
 #[test]
 fn mclp_at_5000_m_with_four_stores() {

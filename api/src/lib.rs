@@ -211,6 +211,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/forecast/population", get(whatif::population))
         .route("/api/v1/forecast/demand", get(whatif::projected_demand))
         .route("/api/v1/forecast/series", axum::routing::post(whatif::series))
+        .route("/api/v1/forecast/requests", get(whatif::requests))
         .route("/planner/scenarios", get(whatif_pages::scenarios).post(whatif_pages::create))
         .route("/planner/scenarios/{id}", get(whatif_pages::scenario))
         .route("/planner/locate", get(whatif_pages::locate))
@@ -236,7 +237,7 @@ async fn healthz() -> Json<serde_json::Value> {
         send the CSRF token it returns in x-csrf-token with every request that changes something."),
     paths(healthz, territory_cells, territory::demand, territory::supply, territory::accessibility, territory::gaps,
         whatif::list, whatif::create, whatif::get_one, whatif::update, whatif::delete, whatif::outcome, whatif::compare,
-        whatif::locate, whatif::population, whatif::projected_demand, whatif::series),
+        whatif::locate, whatif::population, whatif::projected_demand, whatif::series, whatif::requests),
     tags((name = "service", description = "Liveness"), (name = "territory", description = "Demand, supply, accessibility and gaps per H3 cell and area; counts of persons suppressed below the threshold"),
         (name = "planning", description = "What-if scenarios over a warehouse version, location optimisation (MCLP, p-median, set covering), population and demand projections, monthly forecasts"))
 )]

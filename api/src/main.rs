@@ -105,8 +105,13 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         p: usize,
         /// Service radius in km (mclp, lscp); for pmedian, the farthest distance kept.
+        /// With --costs, in the costs' unit.
         #[arg(long, default_value_t = 3.0)]
         radius_km: f64,
+        /// Costs instead of haversine distances: `demand_id,site_id,cost` for the pairs
+        /// that can be travelled (a network distance matrix, for example).
+        #[arg(long)]
+        costs: Option<PathBuf>,
         /// Write the JSON here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -213,8 +218,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         cfg.warehouse = Some(w);
     }
     match cli.command {
-        Command::Locate { demand, candidates, model, p, radius_km, out } => {
-            let json = mosaico_api::locate_files::solve(&demand, &candidates, &model, p, radius_km)?;
+        Command::Locate { demand, candidates, model, p, radius_km, costs, out } => {
+            let json = mosaico_api::locate_files::solve(&demand, &candidates, costs.as_deref(), &model, p, radius_km)?;
             let text = serde_json::to_string_pretty(&json)?;
             match out {
                 Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,

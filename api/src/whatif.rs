@@ -451,26 +451,72 @@ fn month_label(start: Option<&str>, offset: usize) -> Result<Option<String>, Api
               (status = 400, description = "Too short a series, a bad level or month")))]
 pub(crate) async fn series(b: Result<Json<SeriesRequest>, JsonRejection>) -> Result<Json<Value>, ApiError> {
     let r = body(b)?;
-    let period = r.period.unwrap_or(12);
-    let horizon = r.horizon.unwrap_or(12);
-    let level = r.level.unwrap_or(0.95);
+    Ok(Json(forecast_json(&r.values, r.start.as_deref(), r.period, r.horizon, r.level, r.held_out)?))
+}
+
+/// A forecast of a series with its back-test, as JSON.
+fn forecast_json(
+    values: &[f64],
+    start: Option<&str>,
+    period: Option<usize>,
+    horizon: Option<usize>,
+    level: Option<f64>,
+    held_out: Option<usize>,
+) -> Result<Value, ApiError> {
+    let period = period.unwrap_or(12);
+    let horizon = horizon.unwrap_or(12);
+    let level = level.unwrap_or(0.95);
     if horizon == 0 || horizon > 60 {
         return Err(ApiError::bad_request(format!("horizon: {horizon} months; forecast 1..=60")));
     }
-    let fit = HoltWinters::fit(&r.values, period)?;
+    let fit = HoltWinters::fit(values, period)?;
     let steps = fit.forecast(horizon, level)?;
     let mut forecast = Vec::new();
     for s in &steps {
         let mut v = serde_json::to_value(s).map_err(|e| ApiError::internal(&e))?;
-        v["month"] = json!(month_label(r.start.as_deref(), r.values.len() + s.h - 1)?);
+        v["month"] = json!(month_label(start, values.len() + s.h - 1)?);
         forecast.push(v);
     }
-    let held_out = r.held_out.unwrap_or(period);
-    let backtest = HoltWinters::backtest(&r.values, period, held_out, level)?;
-    Ok(Json(json!({
+    let backtest = HoltWinters::backtest(values, period, held_out.unwrap_or(period), level)?;
+    Ok(json!({
         "model": { "alpha": fit.alpha, "beta": fit.beta, "gamma": fit.gamma, "period": fit.period, "sigma2": fit.sigma2 },
         "level": level,
         "forecast": forecast,
         "backtest": backtest,
-    })))
+    }))
+}
+
+/// Query of `/api/v1/forecast/requests`.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RequestsQuery {
+    /// Area di utenza (`anziani`, `minori_famiglia`, …); all areas if omitted.
+    pub area: Option<String>,
+    /// Months to forecast (default 12).
+    pub horizon: Option<usize>,
+    /// Prediction interval: 0.8, 0.9, 0.95 (default) or 0.99.
+    pub level: Option<f64>,
+}
+
+/// Case files opened per month (the requests social services receive), from the
+/// warehouse, up to last month; forecast by Holt-Winters with intervals and back-tested
+/// on the last year.
+#[utoipa::path(get, path = "/api/v1/forecast/requests", tag = "planning", params(RequestsQuery),
+    responses((status = 200, description = "`{area, series: {start, values}, model, forecast, backtest}`"),
+              (status = 400, description = "An unknown area, or too short a history")))]
+pub(crate) async fn requests(State(state): State<AppState>, Query(q): Query<RequestsQuery>) -> Result<Json<Value>, ApiError> {
+    use chrono::Datelike as _;
+    let area = q.area.as_deref().filter(|s| !s.is_empty());
+    if let Some(a) = area {
+        let known: Vec<&str> = mosaico_domain::AreaUtenza::ALL.iter().map(|x| x.code()).collect();
+        if !known.contains(&a) {
+            return Err(ApiError::bad_request(format!("area: '{a}' is not an area di utenza; expected one of {}", known.join(", "))));
+        }
+    }
+    let today = chrono::Utc::now().date_naive();
+    let series = mosaico_analytics::forecast::monthly_cases(state.ctx(), area, (today.year(), today.month())).await?;
+    let mut v = forecast_json(&series.values, Some(&series.start), None, q.horizon, q.level, None)?;
+    v["area"] = json!(area);
+    v["series"] = serde_json::to_value(&series).map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(v))
 }

@@ -184,3 +184,68 @@ fn admin_sets_up_an_ambito_and_a_user_who_can_sign_in() {
         assert!(store.login("elena", "wrong-password", "test").await.is_err());
     });
 }
+
+/// `mosaico locate` on the spopt San Francisco case, with its network distances given
+/// as a costs file: the proven optimum of MCLP at 5,000 m and of the p-median, p = 4.
+#[test]
+fn locate_solves_the_spopt_san_francisco_case_from_files() {
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/spopt-sf");
+    let dir = tempfile::tempdir().unwrap();
+    let read = |f: &str| std::fs::read_to_string(golden.join(f)).unwrap();
+    let unquote = |s: &str| s.trim_matches('"').to_owned();
+    // Tract centres by NAME, store sites by NAME.
+    let centres: std::collections::HashMap<String, (String, String)> = read("SF_demand_205_centroid_uniform_weight.csv")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (unquote(f[3]), (f[11].to_owned(), f[10].to_owned()))
+        })
+        .collect();
+    let mut candidates = String::from("id,lat,lon\n");
+    for l in read("SF_store_site_16_longlat.csv").lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        candidates.push_str(&format!("{},{},{}\n", unquote(f[2]), f[4], f[3]));
+    }
+    let (mut costs, mut weights) = (String::from("demand_id,site_id,cost\n"), std::collections::BTreeMap::new());
+    for l in read("SF_network_distance_candidateStore_16_censusTract_205_new.csv").lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        costs.push_str(&format!("{},{},{}\n", f[2], f[1], f[0]));
+        weights.insert(f[2].to_owned(), f[3].to_owned());
+    }
+    let mut demand = String::from("id,lat,lon,weight\n");
+    for (tract, w) in &weights {
+        let (lat, lon) = centres.get(tract).cloned().unwrap_or(("0".into(), "0".into()));
+        demand.push_str(&format!("{tract},{lat},{lon},{w}\n"));
+    }
+    let path = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let (d, c, k) = (path("demand.csv", &demand), path("candidates.csv", &candidates), path("costs.csv", &costs));
+    let run = |model: &str, radius: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_mosaico"))
+            .args(["locate", "--demand", &d, "--candidates", &c, "--costs", &k, "--model", model, "--p", "4", "--radius-km", radius])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let v = run("mclp", "5000");
+    assert_eq!(v["sites"], serde_json::json!(["Store_2", "Store_11", "Store_12", "Store_15"]), "{v}");
+    assert_eq!(v["objective"], 875_247.0);
+    assert_eq!(v["exact"], true);
+    assert_eq!((v["points"].as_u64(), v["candidates"].as_u64(), v["pairs"].as_u64()), (Some(205), Some(16), Some(3280)));
+    let v = run("pmedian", "5000");
+    assert_eq!(v["sites"], serde_json::json!(["Store_2", "Store_11", "Store_12", "Store_15"]), "{v}");
+    assert!((v["objective"].as_f64().unwrap() - 2_848_268_129.71).abs() < 0.01, "{v}");
+    // A costs file naming a store that is not a candidate is refused, with the line.
+    std::fs::write(&k, "demand_id,site_id,cost\n060816029.00,Store_99,12\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mosaico"))
+        .args(["locate", "--demand", &d, "--candidates", &c, "--costs", &k, "--p", "2"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("line 2: no candidate has the id 'Store_99'"), "{}", stderr(&o));
+}

@@ -271,6 +271,16 @@ async fn projections_and_series_forecasts() {
         assert!(lo <= truth + 1.0 && truth - 1.0 <= hi, "month {h}: {truth} outside [{lo}, {hi}]");
     }
     assert!(v["backtest"]["mae"].as_f64().unwrap() < 2.0, "{}", v["backtest"]);
+    // The requests of the warehouse: case files opened per month, up to last month.
+    let (s, v) = call(&state, "GET", "/api/v1/forecast/requests?area=anziani&horizon=6", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let values: Vec<f64> = v["series"]["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let opened = count("SELECT count(*) FROM cases WHERE area_utenza = 'anziani'").await as f64;
+    assert!(values.iter().sum::<f64>() <= opened && values.iter().sum::<f64>() > 0.5 * opened, "{}", v["series"]);
+    assert_eq!(v["forecast"].as_array().unwrap().len(), 6);
+    let (s, v) = call(&state, "GET", "/api/v1/forecast/requests?area=vecchi", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(message(&v).contains("not an area di utenza; expected one of"), "{v}");
     let (s, v) = call(&state, "POST", "/api/v1/forecast/series", Some(json!({"values": [1.0, 2.0, 3.0]}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let (s, v) =
