@@ -104,10 +104,14 @@ for F in $FRACTIONS; do
   [ -f "$SUB/meta.json" ] || $PY sub --from "$FULL" --out "$SUB" --fraction "$F" > /dev/null
   log "== window $F: $(tr -d '\n ' < "$SUB/meta.json")"
   $PY stats --dir "$SUB" --radius-km "$RADIUS" | tee -a "$LOG"
-  rm -f "$SUB/spopt-$TAG.json"
-  # The budget is enforced inside (build alarm, CBC's -sec); timeout is the backstop.
-  timeout -k 30 $((LIMIT + 180)) $PY spopt --dir "$SUB" --p "$P" --radius-km "$RADIUS" --budget "$LIMIT" \
-    --out "$SUB/spopt-$TAG.json" --cbc-log "$SUB/cbc-$TAG.log" 2>&1 | tee -a "$LOG" || log "spopt exited with an error"
+  if [ "${LOCATE_REUSE_SPOPT:-0}" = 1 ] && [ -f "$SUB/spopt-$TAG.json" ]; then
+    log "spopt: reusing $SUB/spopt-$TAG.json (LOCATE_REUSE_SPOPT=1)"
+  else
+    rm -f "$SUB/spopt-$TAG.json"
+    # The budget is enforced inside (build alarm, CBC's -sec); timeout is the backstop.
+    timeout -k 30 $((LIMIT + 180)) $PY spopt --dir "$SUB" --p "$P" --radius-km "$RADIUS" --budget "$LIMIT" \
+      --out "$SUB/spopt-$TAG.json" --cbc-log "$SUB/cbc-$TAG.log" 2>&1 | tee -a "$LOG" || log "spopt exited with an error"
+  fi
   DIRS+=("$SUB")
   if [ -f "$SUB/spopt-$TAG.json" ] && python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r.get("objective") is not None else 1)' "$SUB/spopt-$TAG.json"; then
     $PY check --dir "$SUB" --result "$SUB/spopt-$TAG.json" 2>&1 | tee -a "$LOG" || log "CHECK FAILED for spopt on $SUB"

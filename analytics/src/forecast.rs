@@ -52,7 +52,10 @@ pub async fn monthly_cases(
         }
     }
     let (Some(first), Some(last)) = (by.keys().next().copied(), by.keys().next_back().copied()) else {
-        return Err(Error::Invalid(format!("no case files{} in the warehouse", area.map(|a| format!(" in area {a}")).unwrap_or_default())));
+        return Err(Error::Invalid(format!(
+            "no case files{} in the warehouse",
+            area.map(|a| format!(" in area {a}")).unwrap_or_default()
+        )));
     };
     Ok(Monthly {
         start: format!("{:04}-{:02}", first / 12, first % 12 + 1),

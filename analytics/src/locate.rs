@@ -865,8 +865,9 @@ struct Walk {
 /// Swaps without improvement tried in a row before the search stops.
 const STALL: usize = 8;
 
-/// Restarts of the MCLP's iterated local search.
-const RESTARTS: usize = 20;
+/// Restarts of the MCLP's iterated local search at most (the budget of pair reads
+/// usually ends them first on large instances).
+const RESTARTS: usize = 200;
 
 impl Walk {
     fn new(sites: &[usize], value: f64, maximise: bool) -> Walk {
@@ -881,18 +882,17 @@ impl Walk {
         k
     }
 
-    /// The next swap (candidate in, slot out) among `moves` (gain, candidate, slot).
+    /// The next swap (candidate in, slot out) among `moves` (gain, candidate, slot); none
+    /// once `STALL` moves in a row found no better set.
     fn next_move(&mut self, sites: &[usize], moves: &mut [(f64, usize, usize)], eps: f64) -> Option<(usize, usize)> {
-        moves.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let &(gain, k, s) = moves.first()?;
-        if gain > eps {
-            self.stalled = 0;
-            return Some((k, s));
-        }
         if self.stalled >= STALL {
             return None;
         }
-        self.stalled += 1;
+        moves.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let &(gain, k, s) = moves.first()?;
+        if gain > eps {
+            return Some((k, s));
+        }
         moves
             .iter()
             .find(|(_, k, s)| {
@@ -909,6 +909,9 @@ impl Walk {
         if better {
             self.best = sites.to_vec();
             self.best_value = value;
+            self.stalled = 0;
+        } else {
+            self.stalled += 1;
         }
     }
 }

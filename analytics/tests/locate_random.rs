@@ -20,9 +20,12 @@ impl Rng {
 }
 
 /// Points around Milan, clustered like a city: weights from a lumpy surface.
-fn instance(seed: u64, points: usize, candidates: usize) -> (Vec<f64>, Vec<(f64, f64)>, Vec<(f64, f64)>) {
+/// Weights, demand points and candidate sites.
+type Case = (Vec<f64>, Vec<(f64, f64)>, Vec<(f64, f64)>);
+
+fn instance(seed: u64, points: usize, candidates: usize) -> Case {
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    let mut at = |r: &mut Rng| (45.40 + 0.12 * r.next(), 9.10 + 0.17 * r.next());
+    let at = |r: &mut Rng| (45.40 + 0.12 * r.next(), 9.10 + 0.17 * r.next());
     let pts: Vec<(f64, f64)> = (0..points).map(|_| at(&mut r)).collect();
     let weights: Vec<f64> = pts.iter().map(|_| (1.0 + 100.0 * r.next().powi(3)).round()).collect();
     let sites: Vec<(f64, f64)> = (0..candidates).map(|_| at(&mut r)).collect();
@@ -34,14 +37,12 @@ fn the_grid_finds_exactly_the_pairs_in_reach() {
     let (w, pts, sites) = instance(7, 3_000, 200);
     for km in [0.3, 1.0, 2.5] {
         let grid = Instance::from_points(w.clone(), &pts, &sites, km, usize::MAX).unwrap();
-        let brute = sites
-            .iter()
-            .map(|s| pts.iter().filter(|p| haversine_km(*s, **p) <= km).count())
-            .sum::<usize>();
+        let brute = sites.iter().map(|s| pts.iter().filter(|p| haversine_km(*s, **p) <= km).count()).sum::<usize>();
         assert_eq!(grid.pairs(), brute, "{km} km");
         // Coverage by one site is its points in reach, by weight.
         for j in [0, 57, 199] {
-            let by_hand: f64 = pts.iter().zip(&w).filter(|(p, _)| haversine_km(sites[j], **p) <= km).map(|(_, w)| w).sum();
+            let by_hand: f64 =
+                pts.iter().zip(&w).filter(|(p, _)| haversine_km(sites[j], **p) <= km).map(|(_, w)| w).sum();
             assert_eq!(grid.covered(&[j], km), by_hand);
         }
     }
@@ -65,7 +66,12 @@ fn heuristics_lie_between_their_bounds_and_the_proven_optimum() {
             assert_eq!(h.sites.len(), p);
             assert_eq!(h.objective, inst.covered(&h.sites, 1.5), "the objective is the sites' coverage");
             assert!(h.objective <= exact.objective + 1e-9, "seed {seed} p {p}");
-            assert!(h.bound >= exact.objective - 1e-6, "seed {seed} p {p}: bound {} < optimum {}", h.bound, exact.objective);
+            assert!(
+                h.bound >= exact.objective - 1e-6,
+                "seed {seed} p {p}: bound {} < optimum {}",
+                h.bound,
+                exact.objective
+            );
             assert!(h.objective >= 0.97 * exact.objective, "seed {seed} p {p}: {} vs {}", h.objective, exact.objective);
             mclp_hits += usize::from(h.objective == exact.objective);
 

@@ -504,13 +504,19 @@ pub struct RequestsQuery {
 #[utoipa::path(get, path = "/api/v1/forecast/requests", tag = "planning", params(RequestsQuery),
     responses((status = 200, description = "`{area, series: {start, values}, model, forecast, backtest}`"),
               (status = 400, description = "An unknown area, or too short a history")))]
-pub(crate) async fn requests(State(state): State<AppState>, Query(q): Query<RequestsQuery>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn requests(
+    State(state): State<AppState>,
+    Query(q): Query<RequestsQuery>,
+) -> Result<Json<Value>, ApiError> {
     use chrono::Datelike as _;
     let area = q.area.as_deref().filter(|s| !s.is_empty());
     if let Some(a) = area {
         let known: Vec<&str> = mosaico_domain::AreaUtenza::ALL.iter().map(|x| x.code()).collect();
         if !known.contains(&a) {
-            return Err(ApiError::bad_request(format!("area: '{a}' is not an area di utenza; expected one of {}", known.join(", "))));
+            return Err(ApiError::bad_request(format!(
+                "area: '{a}' is not an area di utenza; expected one of {}",
+                known.join(", ")
+            )));
         }
     }
     let today = chrono::Utc::now().date_naive();

@@ -194,14 +194,15 @@ fn locate_solves_the_spopt_san_francisco_case_from_files() {
     let read = |f: &str| std::fs::read_to_string(golden.join(f)).unwrap();
     let unquote = |s: &str| s.trim_matches('"').to_owned();
     // Tract centres by NAME, store sites by NAME.
-    let centres: std::collections::HashMap<String, (String, String)> = read("SF_demand_205_centroid_uniform_weight.csv")
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (unquote(f[3]), (f[11].to_owned(), f[10].to_owned()))
-        })
-        .collect();
+    let centres: std::collections::HashMap<String, (String, String)> =
+        read("SF_demand_205_centroid_uniform_weight.csv")
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (unquote(f[3]), (f[11].to_owned(), f[10].to_owned()))
+            })
+            .collect();
     let mut candidates = String::from("id,lat,lon\n");
     for l in read("SF_store_site_16_longlat.csv").lines().skip(1) {
         let f: Vec<&str> = l.split(',').collect();
@@ -226,7 +227,21 @@ fn locate_solves_the_spopt_san_francisco_case_from_files() {
     let (d, c, k) = (path("demand.csv", &demand), path("candidates.csv", &candidates), path("costs.csv", &costs));
     let run = |model: &str, radius: &str| {
         let o = Command::new(env!("CARGO_BIN_EXE_mosaico"))
-            .args(["locate", "--demand", &d, "--candidates", &c, "--costs", &k, "--model", model, "--p", "4", "--radius-km", radius])
+            .args([
+                "locate",
+                "--demand",
+                &d,
+                "--candidates",
+                &c,
+                "--costs",
+                &k,
+                "--model",
+                model,
+                "--p",
+                "4",
+                "--radius-km",
+                radius,
+            ])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
@@ -236,7 +251,10 @@ fn locate_solves_the_spopt_san_francisco_case_from_files() {
     assert_eq!(v["sites"], serde_json::json!(["Store_2", "Store_11", "Store_12", "Store_15"]), "{v}");
     assert_eq!(v["objective"], 875_247.0);
     assert_eq!(v["exact"], true);
-    assert_eq!((v["points"].as_u64(), v["candidates"].as_u64(), v["pairs"].as_u64()), (Some(205), Some(16), Some(3280)));
+    assert_eq!(
+        (v["points"].as_u64(), v["candidates"].as_u64(), v["pairs"].as_u64()),
+        (Some(205), Some(16), Some(3280))
+    );
     let v = run("pmedian", "5000");
     assert_eq!(v["sites"], serde_json::json!(["Store_2", "Store_11", "Store_12", "Store_15"]), "{v}");
     assert!((v["objective"].as_f64().unwrap() - 2_848_268_129.71).abs() < 0.01, "{v}");
