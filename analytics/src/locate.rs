@@ -258,13 +258,7 @@ impl Instance {
 
     /// Demand covered within `radius` by `sites`.
     pub fn covered(&self, sites: &[usize], radius: f64) -> f64 {
-        let mut hit = vec![false; self.points()];
-        for &j in sites {
-            for i in self.covers(j, radius) {
-                hit[i] = true;
-            }
-        }
-        hit.iter().zip(&self.weights).filter(|(h, _)| **h).map(|(_, w)| w).sum()
+        self.reached(sites, radius).iter().zip(&self.weights).filter(|(h, _)| **h).map(|(_, w)| w).sum()
     }
 
     /// Which demand points `sites` reach within `radius`.

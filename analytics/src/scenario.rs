@@ -862,7 +862,7 @@ impl Store {
     pub async fn save(&self, s: &Scenario, saved_at: &str) -> Result<Scenario> {
         let mut s = s.clone();
         s.saved_at = saved_at.to_owned();
-        self.append(&s.id, false, &s).await?;
+        self.append_row(&s.id, &s.saved_at, false, &s).await?;
         Ok(s)
     }
 
@@ -870,10 +870,6 @@ impl Store {
     pub async fn delete(&self, id: &str, at: &str) -> Result<()> {
         let s = self.get(id).await?;
         self.append_row(&s.id, at, true, &s).await
-    }
-
-    async fn append(&self, id: &str, deleted: bool, s: &Scenario) -> Result<()> {
-        self.append_row(id, &s.saved_at, deleted, s).await
     }
 
     async fn append_row(&self, id: &str, at: &str, deleted: bool, s: &Scenario) -> Result<()> {
