@@ -31,6 +31,9 @@ pub struct Config {
     /// The catalogue of targets, a TOML file like `analytics/targets.toml` (default: the
     /// built-in one); `MOSAICO_TARGETS` takes precedence.
     pub targets: Option<PathBuf>,
+    /// Co-payment rules per service, a TOML file like `domain/copay.toml` (default: the
+    /// built-in one).
+    pub copay_rules: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -45,6 +48,7 @@ impl Default for Config {
             secure_cookies: None,
             ingest: None,
             targets: None,
+            copay_rules: None,
         }
     }
 }
@@ -146,6 +150,19 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
                 Ok(Catalogue::parse(&text, &path.display().to_string())?)
+            }
+        }
+    }
+
+    /// The co-payment rules: the configured file, checked, or the built-in ones.
+    pub fn copay_rules(&self) -> anyhow::Result<mosaico_domain::copay::Rules> {
+        use anyhow::Context as _;
+        use mosaico_domain::copay::Rules;
+        match &self.copay_rules {
+            None => Ok(Rules::builtin()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+                Rules::from_toml(&text).with_context(|| path.display().to_string())
             }
         }
     }

@@ -248,6 +248,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi as _;
     let mut doc = DashboardApi::openapi();
     doc.merge(mosaico_case_app::http::CaseApi::openapi());
+    doc.merge(mosaico_case_app::residential_http::ResidentialApi::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }

@@ -229,7 +229,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { port, seed, persons, cases } => {
             let started = std::time::Instant::now();
             let wh = demo::prepare(&cfg, DemoSample { seed, persons }).await?;
-            let store = demo::prepare_cases(&cfg, seed, cases).await?;
+            let store = demo::prepare_cases(&cfg, seed, cases).await?.with_copay_rules(cfg.copay_rules()?);
             print_demo_users();
             let secure = cfg.secure_cookies.unwrap_or(false);
             let state = AppState::open_with(&wh, cfg.suppression_threshold, std::sync::Arc::new(cfg.catalogue()?))
@@ -241,8 +241,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { port } => {
             let wh = Warehouse::open(&cfg.warehouse_location())?;
             std::fs::create_dir_all(&cfg.data_dir).with_context(|| cfg.data_dir.display().to_string())?;
-            let store =
-                mosaico_case_app::Store::open(&cfg.case_database_url()).await.context("opening the case database")?;
+            let store = mosaico_case_app::Store::open(&cfg.case_database_url())
+                .await
+                .context("opening the case database")?
+                .with_copay_rules(cfg.copay_rules()?);
             let secure = cfg.secure_cookies.unwrap_or(true);
             let state = AppState::open_with(&wh, cfg.suppression_threshold, std::sync::Arc::new(cfg.catalogue()?))
                 .await?
@@ -386,6 +388,11 @@ fn print_demo_users() {
     println!("\nDemo users (password for all: {DEMO_PASSWORD}) — sign in at /app/login");
     for (user, name, role, ente) in DEMO_USERS {
         println!("  {user:<18} {:<18} {name} [{}]", role.code(), ente.unwrap_or("ambito"));
+    }
+    println!("Demo citizens (same password) — sign in at /citizen/login with the fiscal code");
+    for a in mosaico_case_app::seed::DEMO_APPLICANTS {
+        let what = if a.resident { "resident" } else { "not resident" };
+        println!("  {:<18} {} {} [{what}]", a.fiscal_code, a.given_name, a.surname);
     }
     println!();
 }

@@ -17,6 +17,8 @@ fn the_openapi_document_matches_its_snapshot() {
         "/api/v1/cases/{id}",
         "/api/v1/plans/{id}/decision",
         "/api/v1/audit",
+        "/api/v1/citizen/applications",
+        "/api/v1/applications/{id}/decision",
         "/api/v1/territory/cells",
         "/api/v1/territory/demand",
         "/api/v1/territory/supply",

@@ -179,6 +179,11 @@ impl Checker {
         v.to_owned()
     }
 
+    /// Whether a problem with `field` is already recorded.
+    pub fn has(&self, field: &str) -> bool {
+        self.errors.iter().any(|e| e.field == field)
+    }
+
     /// Fails with every problem recorded, or succeeds if there was none.
     pub fn finish(self) -> Result<()> {
         if self.errors.is_empty() { Ok(()) } else { Err(CaseError::Invalid(self.errors)) }

@@ -68,7 +68,12 @@ pub fn router(state: CaseState) -> Router {
         .route("/api/v1/alerts/{id}/triage", post(triage_alert))
         .route("/api/v1/worklists", get(work_lists))
         .route("/api/v1/audit", get(audit_log))
+        .merge(crate::residential_http::routes())
+        .merge(crate::residential_pages::routes())
+        .merge(crate::inps::http::routes())
+        .merge(crate::inps::pages::routes())
         .merge(pages::routes())
+        .merge(crate::applications::http::routes())
         .with_state(state)
 }
 
@@ -801,7 +806,14 @@ async fn audit_log(
         person_history, merge_persons, network, add_network_member, person_cases, create_household, household,
         record_contact, cases, case_file, add_assessment, add_plan, submit_plan, decide_plan, add_intervention,
         end_intervention, add_diary_entry, add_document, document, close_case, alerts, create_alert, triage_alert,
-        work_lists, audit_log
+        work_lists, audit_log, crate::inps::http::flow_file, crate::inps::http::flow_report,
+        crate::applications::http::citizen_login, crate::applications::http::citizen_logout,
+        crate::applications::http::citizen_me, crate::applications::http::my_applications,
+        crate::applications::http::submit_application, crate::applications::http::my_application,
+        crate::applications::http::queue, crate::applications::http::application,
+        crate::applications::http::decide, crate::applications::http::document,
+        crate::inps::http::setup, crate::inps::http::set_up, crate::inps::http::flows, crate::inps::http::record_sina,
+        crate::inps::http::record_sinba, crate::inps::http::record_means
     ),
     tags(
         (name = "session", description = "Sign-in, the signed-in user, enti and colleagues"),
@@ -809,6 +821,8 @@ async fn audit_log(
         (name = "cases", description = "The case file: CSI processes A–E, diary, documents, work lists"),
         (name = "alerts", description = "Alerts (segnalazioni) and their triage"),
         (name = "audit", description = "The append-only log of reads and writes of case files"),
+        (name = "inps", description = "The INPS flows (PSA/SINA, SINBA), their pre-send reports, the ente's set-up, SINA and SINBA schemes, means tests"),
+        (name = "applications", description = "Citizens' online applications (their own session) and the back-office queue and decisions"),
     )
 )]
 #[derive(Debug)]

@@ -68,6 +68,26 @@ pub fn parse_euros(text: &str) -> Option<i64> {
     euros.checked_mul(100)?.checked_add(cents)
 }
 
+/// An amount in euros (`12.50`, `12,5`) as cents; `required` fails when absent.
+pub(crate) fn money(c: &mut Checker, field: &str, v: &Option<String>, required: bool) -> i64 {
+    match v.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None if required => {
+            c.fail(field, "required", &[], "required (euros, e.g. 12.50)");
+            0
+        }
+        None => 0,
+        Some(t) => parse_euros(t).unwrap_or_else(|| {
+            c.fail(
+                field,
+                "not_euros",
+                &[("value", t.to_owned())],
+                format!("'{t}' is not an amount in euros (e.g. 12.50)"),
+            );
+            0
+        }),
+    }
+}
+
 fn optional_id(c: &mut Checker, field: &str, v: &Option<String>) -> Option<i64> {
     let t = v.as_deref()?.trim();
     match t.parse::<i64>() {
@@ -758,24 +778,6 @@ impl InterventionInput {
                     format!("'{}' is not a positive quantity", s(&self.quantity).trim()),
                 );
                 0.0
-            }
-        };
-        let money = |c: &mut Checker, field: &str, v: &Option<String>, required: bool| -> i64 {
-            match v {
-                None if required => {
-                    c.fail(field, "required", &[], "required (euros, e.g. 12.50)");
-                    0
-                }
-                None => 0,
-                Some(t) => parse_euros(t).unwrap_or_else(|| {
-                    c.fail(
-                        field,
-                        "not_euros",
-                        &[("value", t.clone())],
-                        format!("'{t}' is not an amount in euros (e.g. 12.50)"),
-                    );
-                    0
-                }),
             }
         };
         let unit_cost_cents = money(&mut c, "unit_cost", &self.unit_cost, true);

@@ -15,7 +15,10 @@
 //! - the CSI processes: A first contact, B needs assessment, C individual plan (PAI)
 //!   with a coordinator's approval, D interventions with the co-payment split, E closure;
 //!   the social diary, documents with checksums, alerts and their triage;
-//! - work lists, and an append-only audit of every read and write of a case file.
+//! - work lists, and an append-only audit of every read and write of a case file;
+//! - citizens' online applications (income support, disability parking permit) with
+//!   automatic checks and decisions, the back-office queue and its time to decision
+//!   ([`applications`]).
 //!
 //! This crate knows nothing of the warehouse or analytics; `mosaico-api` mounts its
 //! [`router`] beside the dashboard.
@@ -29,13 +32,18 @@
 //! # Ok(()) }
 //! ```
 
+pub mod applications;
 pub mod auth;
 mod error;
 pub mod export;
 pub mod http;
+pub mod inps;
 pub mod input;
 pub mod model;
 mod pages;
+pub mod residential;
+pub mod residential_http;
+mod residential_pages;
 pub mod seed;
 mod store;
 

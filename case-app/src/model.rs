@@ -50,6 +50,18 @@ pub enum Permission {
     AlertTriage,
     /// Query the audit log.
     AuditRead,
+    /// See facilities, waiting lists and stays (residential care).
+    FacilityRead,
+    /// Verify placement documents, set waiting-list weights, admit, transfer, discharge,
+    /// approve pre-bills (residential care back office).
+    ResidentialManage,
+    /// Record daily presences (facility operators: only in their facilities).
+    PresenceWrite,
+    /// Produce the INPS flows (PSA/SINA, SINBA) and their pre-send reports, and set up
+    /// how an ente appears in them.
+    InpsSend,
+    /// See citizens' online applications and decide those in review.
+    ApplicationDecide,
 }
 
 impl Role {
@@ -90,12 +102,31 @@ impl Role {
         match self {
             Role::SocialWorker => matches!(
                 p,
-                P::RegistryRead | P::RegistryWrite | P::CaseRead | P::CaseWrite | P::AlertCreate | P::AlertTriage
+                P::RegistryRead
+                    | P::RegistryWrite
+                    | P::CaseRead
+                    | P::CaseWrite
+                    | P::AlertCreate
+                    | P::AlertTriage
+                    | P::FacilityRead
             ),
             Role::Coordinator => !matches!(p, P::AuditRead),
-            Role::BackOffice => matches!(p, P::RegistryRead | P::RegistryWrite | P::RegistryMerge | P::AlertCreate),
+            Role::BackOffice => matches!(
+                p,
+                P::RegistryRead
+                    | P::RegistryWrite
+                    | P::RegistryMerge
+                    | P::AlertCreate
+                    | P::FacilityRead
+                    | P::ResidentialManage
+                    | P::PresenceWrite
+                    | P::InpsSend
+                    | P::ApplicationDecide
+            ),
             Role::Admin => matches!(p, P::AuditRead),
-            Role::FacilityOperator | Role::Manager | Role::Planner | Role::Statistician => false,
+            Role::FacilityOperator => matches!(p, P::FacilityRead | P::PresenceWrite),
+            Role::Manager => matches!(p, P::FacilityRead),
+            Role::Planner | Role::Statistician => false,
         }
     }
 }

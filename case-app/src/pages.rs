@@ -47,7 +47,7 @@ pub(crate) fn routes() -> Router<CaseState> {
         .route("/app/audit", get(audit_page))
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1f2933;background:#f7f7f5;font-size:15px}\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1f2933;background:#f7f7f5;font-size:15px}\
 header{background:#1f3a5f;color:#fff;padding:10px 24px;display:flex;gap:24px;align-items:center;flex-wrap:wrap}\
 header a{color:#fff;text-decoration:none}header nav a{margin-right:16px}header .who{margin-left:auto;font-size:13px}\
 header form{display:inline}header button{background:none;border:1px solid #9fb3c8;color:#fff;border-radius:3px;cursor:pointer}\
@@ -59,7 +59,8 @@ label{display:block;font-size:13px;color:#52606d}input,select,textarea{font:inhe
 textarea{min-height:60px}button{font:inherit;padding:5px 14px;margin-top:8px;cursor:pointer}\
 .flash{background:#fde8e8;border:1px solid #e0a0a0;padding:8px 12px;margin:8px 0}.ok{background:#e6f4ea;border-color:#9cd3a9}\
 .badge{display:inline-block;padding:1px 8px;border-radius:9px;background:#e1e4e8;font-size:12px}\
-.st-approved,.st-open{background:#d4edda}.st-submitted{background:#fff3cd}.st-closed,.st-rejected{background:#f8d7da}\
+.st-approved,.st-open,.st-auto_approved,.st-pass{background:#d4edda}.st-submitted,.st-in_review,.st-review{background:#fff3cd}\
+.st-closed,.st-rejected,.st-auto_rejected,.st-fail{background:#f8d7da}\
 dl{display:grid;grid-template-columns:max-content auto;gap:3px 14px;background:#fff;padding:10px;border:1px solid #e1e4e8}dd{margin:0}\
 .inline{display:inline}.muted{color:#7b8794}.plan{background:#fff;border:1px solid #e1e4e8;padding:10px;margin:8px 0}";
 
@@ -69,7 +70,7 @@ const LANG_COOKIE: &str = "mosaico_lang";
 
 /// The page language: `?lang=` (remembered in a cookie), else the cookie, else Italian.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct PageLang(Lang, bool);
+pub(crate) struct PageLang(pub(crate) Lang, pub(crate) bool);
 
 impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     type Rejection = std::convert::Infallible;
@@ -86,7 +87,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
 
 /// A signed-in page user; without a session the page redirects to the login.
 #[derive(Debug)]
-pub(crate) struct PageSession(Session);
+pub(crate) struct PageSession(pub(crate) Session);
 
 impl FromRequestParts<CaseState> for PageSession {
     type Rejection = Response;
@@ -109,16 +110,16 @@ fn to_login(parts: &Parts) -> Response {
     Redirect::to(&format!("/app/login?next={}", url_escape(next))).into_response()
 }
 
-fn url_escape(s: &str) -> String {
+pub(crate) fn url_escape(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn tr(lang: Lang, key: &str) -> String {
+pub(crate) fn tr(lang: Lang, key: &str) -> String {
     escape(&t(lang, key))
 }
 
 /// The label of a code in a group (`channel`, `outcome`, ...), from the catalogue.
-fn code_label(lang: Lang, group: &str, code: &str) -> String {
+pub(crate) fn code_label(lang: Lang, group: &str, code: &str) -> String {
     if group == "area"
         && let Ok(a) = code.parse::<AreaUtenza>()
     {
@@ -138,33 +139,34 @@ fn role_label(lang: Lang, r: Role) -> String {
     tr(lang, &format!("role_{}", r.code()))
 }
 
-/// A page in the layout.
-fn layout(lang: PageLang, session: Option<&Session>, title: &str, body: &str) -> Response {
-    let PageLang(l, remember) = lang;
-    let mut h = String::with_capacity(body.len() + 4096);
-    h.push_str(&format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} — {}</title><style>{STYLE}</style></head><body><header><a href=\"/app\"><strong>{}</strong></a>",
-        l.code(),
-        escape(title),
-        tr(l, "ca_title"),
-        tr(l, "ca_title"),
-    ));
+/// A page in the staff layout.
+pub(crate) fn layout(lang: PageLang, session: Option<&Session>, title: &str, body: &str) -> Response {
+    let l = lang.0;
+    let mut nav = String::new();
     if let Some(s) = session {
         let a = &s.actor;
-        h.push_str("<nav>");
-        h.push_str(&format!("<a href=\"/app\">{}</a>", tr(l, "ca_nav_home")));
+        nav.push_str("<nav>");
+        nav.push_str(&format!("<a href=\"/app\">{}</a>", tr(l, "ca_nav_home")));
         if a.role.can(Permission::RegistryRead) {
-            h.push_str(&format!("<a href=\"/app/persons\">{}</a>", tr(l, "ca_nav_persons")));
+            nav.push_str(&format!("<a href=\"/app/persons\">{}</a>", tr(l, "ca_nav_persons")));
         }
         if a.role.can(Permission::AlertCreate) || a.role.can(Permission::AlertTriage) {
-            h.push_str(&format!("<a href=\"/app/alerts\">{}</a>", tr(l, "ca_nav_alerts")));
+            nav.push_str(&format!("<a href=\"/app/alerts\">{}</a>", tr(l, "ca_nav_alerts")));
+        }
+        if a.role.can(Permission::ApplicationDecide) {
+            nav.push_str(&format!("<a href=\"/app/applications\">{}</a>", tr(l, "ap_nav_queue")));
+        }
+        if a.role.can(Permission::FacilityRead) {
+            nav.push_str(&format!("<a href=\"/app/residential\">{}</a>", tr(l, "rc_nav")));
+        }
+        if a.role.can(Permission::InpsSend) {
+            nav.push_str(&format!("<a href=\"/app/inps\">{}</a>", tr(l, "inps_nav")));
         }
         if a.role.can(Permission::AuditRead) {
-            h.push_str(&format!("<a href=\"/app/audit\">{}</a>", tr(l, "ca_nav_audit")));
+            nav.push_str(&format!("<a href=\"/app/audit\">{}</a>", tr(l, "ca_nav_audit")));
         }
-        h.push_str(&format!("<a href=\"/\">{}</a></nav>", tr(l, "ca_nav_map")));
-        h.push_str(&format!(
+        nav.push_str(&format!("<a href=\"/\">{}</a></nav>", tr(l, "ca_nav_map")));
+        nav.push_str(&format!(
             "<span class=\"who\">{} · {} · <a href=\"?lang={}\">{}</a> <form method=\"post\" action=\"/app/logout\">{}<button>{}</button></form></span>",
             escape(&a.full_name),
             role_label(l, a.role),
@@ -174,6 +176,24 @@ fn layout(lang: PageLang, session: Option<&Session>, title: &str, body: &str) ->
             tr(l, "ca_logout"),
         ));
     }
+    shell(lang, title, "/app", &t(l, "ca_title"), &nav, body)
+}
+
+/// The page shell every page shares: the head, a header with `brand` linking to `home`
+/// followed by `nav` (HTML), and the body. Remembers a language asked for by `?lang=`.
+pub(crate) fn shell(lang: PageLang, title: &str, home: &str, brand: &str, nav: &str, body: &str) -> Response {
+    let PageLang(l, remember) = lang;
+    let mut h = String::with_capacity(body.len() + 4096);
+    h.push_str(&format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{} — {}</title><style>{STYLE}</style></head><body><header><a href=\"{}\"><strong>{}</strong></a>",
+        l.code(),
+        escape(title),
+        escape(brand),
+        escape(home),
+        escape(brand),
+    ));
+    h.push_str(nav);
     h.push_str("</header><main>");
     h.push_str(body);
     h.push_str("</main></body></html>");
@@ -187,12 +207,12 @@ fn layout(lang: PageLang, session: Option<&Session>, title: &str, body: &str) ->
     resp
 }
 
-fn csrf_input(s: &Session) -> String {
+pub(crate) fn csrf_input(s: &Session) -> String {
     format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escape(&s.csrf))
 }
 
 /// The banner listing why something was refused.
-fn flash(lang: Lang, e: &CaseError) -> String {
+pub(crate) fn flash(lang: Lang, e: &CaseError) -> String {
     let mut h = format!("<div class=\"flash\" role=\"alert\"><strong>{}</strong> ", tr(lang, "ca_not_saved"));
     match e {
         CaseError::Invalid(fields) => {
@@ -218,7 +238,7 @@ fn flash(lang: Lang, e: &CaseError) -> String {
 
 /// A field problem in the page's language: `err_<code>` from the catalogue with its
 /// values, or the English message when the catalogue has no wording for it.
-fn field_message(lang: Lang, f: &crate::FieldError) -> String {
+pub(crate) fn field_message(lang: Lang, f: &crate::FieldError) -> String {
     let key = format!("err_{}", f.code);
     let template = t(lang, &key);
     if template == key {
@@ -227,7 +247,7 @@ fn field_message(lang: Lang, f: &crate::FieldError) -> String {
     f.params.iter().fold(template, |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
 }
 
-fn message_of(lang: Lang, e: &CaseError) -> String {
+pub(crate) fn message_of(lang: Lang, e: &CaseError) -> String {
     match e {
         CaseError::Conflict { code, message } => {
             let key = format!("conflict_{code}");
@@ -242,7 +262,7 @@ fn message_of(lang: Lang, e: &CaseError) -> String {
     }
 }
 
-fn error_page(lang: Lang, session: Option<&Session>, e: &CaseError) -> Response {
+pub(crate) fn error_page(lang: Lang, session: Option<&Session>, e: &CaseError) -> Response {
     let (status, _) = status_and_code(e);
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(error = %e, "page failed");
@@ -251,7 +271,7 @@ fn error_page(lang: Lang, session: Option<&Session>, e: &CaseError) -> Response 
     (status, layout(PageLang(lang, false), session, &t(lang, "ca_error"), &body)).into_response()
 }
 
-fn check_csrf(s: &Session, sent: &str) -> Result<(), CaseError> {
+pub(crate) fn check_csrf(s: &Session, sent: &str) -> Result<(), CaseError> {
     if auth::same_token(sent, &s.csrf) { Ok(()) } else { Err(CaseError::Csrf) }
 }
 
@@ -259,18 +279,18 @@ fn check_csrf(s: &Session, sent: &str) -> Result<(), CaseError> {
 #[derive(Debug, Deserialize)]
 pub(crate) struct WithCsrf<T> {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
     #[serde(flatten)]
-    inner: T,
+    pub(crate) inner: T,
 }
 
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
 // ---- HTML helpers ----
 
-fn text_input(lang: Lang, name: &str, kind: &str, value: &str, required: bool) -> String {
+pub(crate) fn text_input(lang: Lang, name: &str, kind: &str, value: &str, required: bool) -> String {
     format!(
         "<div><label for=\"{name}\">{}</label><input id=\"{name}\" name=\"{name}\" type=\"{kind}\" value=\"{}\"{}></div>",
         tr(lang, &format!("f_{name}")),
@@ -279,7 +299,7 @@ fn text_input(lang: Lang, name: &str, kind: &str, value: &str, required: bool) -
     )
 }
 
-fn textarea(lang: Lang, name: &str, value: &str, hint: Option<&str>) -> String {
+pub(crate) fn textarea(lang: Lang, name: &str, value: &str, hint: Option<&str>) -> String {
     format!(
         "<div><label for=\"{name}\">{}{}</label><textarea id=\"{name}\" name=\"{name}\">{}</textarea></div>",
         tr(lang, &format!("f_{name}")),
@@ -288,7 +308,7 @@ fn textarea(lang: Lang, name: &str, value: &str, hint: Option<&str>) -> String {
     )
 }
 
-fn select(lang: Lang, name: &str, group: &str, codes: &[&str], selected: &str) -> String {
+pub(crate) fn select(lang: Lang, name: &str, group: &str, codes: &[&str], selected: &str) -> String {
     let mut h = format!(
         "<div><label for=\"{name}\">{}</label><select id=\"{name}\" name=\"{name}\">",
         tr(lang, &format!("f_{name}"))
@@ -308,11 +328,11 @@ fn select(lang: Lang, name: &str, group: &str, codes: &[&str], selected: &str) -
 /// Prefixes the ids (and the labels pointing at them) of a form's fields, so forms
 /// on one page that share field names keep unique ids. Attributes written with single
 /// quotes (the form's own id) stay as they are.
-fn scoped(prefix: &str, html: String) -> String {
+pub(crate) fn scoped(prefix: &str, html: String) -> String {
     html.replace(" id=\"", &format!(" id=\"{prefix}-")).replace(" for=\"", &format!(" for=\"{prefix}-"))
 }
 
-fn table(headers: &[String], rows: &[Vec<String>], empty: &str) -> String {
+pub(crate) fn table(headers: &[String], rows: &[Vec<String>], empty: &str) -> String {
     if rows.is_empty() {
         return format!("<p class=\"muted\">{}</p>", escape(empty));
     }
@@ -332,23 +352,23 @@ fn table(headers: &[String], rows: &[Vec<String>], empty: &str) -> String {
     h
 }
 
-fn heads(lang: Lang, keys: &[&str]) -> Vec<String> {
+pub(crate) fn heads(lang: Lang, keys: &[&str]) -> Vec<String> {
     keys.iter().map(|k| tr(lang, k)).collect()
 }
 
-fn badge(lang: Lang, status: &str) -> String {
+pub(crate) fn badge(lang: Lang, status: &str) -> String {
     format!("<span class=\"badge st-{}\">{}</span>", escape(status), code_label(lang, "status", status))
 }
 
-fn euros(cents: i64) -> String {
+pub(crate) fn euros(cents: i64) -> String {
     format!("{},{:02} €", cents / 100, cents % 100)
 }
 
-fn person_link(id: i64, surname: &str, given: &str) -> String {
+pub(crate) fn person_link(id: i64, surname: &str, given: &str) -> String {
     format!("<a href=\"/app/persons/{id}\">{} {}</a>", escape(surname), escape(given))
 }
 
-fn case_link(id: i64, label: &str) -> String {
+pub(crate) fn case_link(id: i64, label: &str) -> String {
     format!("<a href=\"/app/cases/{id}\">{}</a>", escape(label))
 }
 
@@ -425,7 +445,7 @@ use axum::extract::FromRequest;
 #[derive(Debug, Deserialize)]
 pub(crate) struct CsrfOnly {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 async fn logout(State(s): State<CaseState>, PageSession(session): PageSession, Form(f): Form<CsrfOnly>) -> Response {
@@ -507,7 +527,13 @@ async fn home(State(s): State<CaseState>, lang: PageLang, PageSession(session): 
             &t(l, "ca_none"),
         ));
     }
-    if !a.role.can(Permission::CaseRead) && !a.role.can(Permission::RegistryRead) && !a.role.can(Permission::AuditRead)
+    if a.role.can(Permission::PresenceWrite) || a.role.can(Permission::ResidentialManage) {
+        b.push_str(&crate::residential_pages::home_section(&s, l, &session).await);
+    }
+    if !a.role.can(Permission::CaseRead)
+        && !a.role.can(Permission::RegistryRead)
+        && !a.role.can(Permission::AuditRead)
+        && !a.role.can(Permission::FacilityRead)
     {
         b.push_str(&format!("<p>{}</p>", tr(l, "ca_no_case_access")));
     }
@@ -1068,11 +1094,11 @@ async fn case_page(
 /// The values a refused form was sent with, to show them again.
 #[derive(Debug)]
 pub(crate) struct Refill {
-    form: &'static str,
-    values: std::collections::HashMap<String, String>,
+    pub(crate) form: &'static str,
+    pub(crate) values: std::collections::HashMap<String, String>,
 }
 
-async fn render_case(
+pub(crate) async fn render_case(
     s: &CaseState,
     lang: PageLang,
     session: &Session,
@@ -1082,7 +1108,7 @@ async fn render_case(
     render_case_with(s, lang, session, id, banner, None).await
 }
 
-async fn render_case_with(
+pub(crate) async fn render_case_with(
     s: &CaseState,
     lang: PageLang,
     session: &Session,
@@ -1311,6 +1337,9 @@ async fn render_case_with(
         )));
     }
 
+    b.push_str(&crate::residential_pages::case_section(s, l, session, c.id, can_write).await);
+    b.push_str(&crate::inps::pages::case_section(s, l, session, &file, can_write, banner, refill).await);
+
     // Diary
     b.push_str(&format!("<h2 id=\"diary\">{}</h2>", tr(l, "ca_diary")));
     let rows: Vec<Vec<String>> = file
@@ -1398,7 +1427,7 @@ macro_rules! case_form {
 }
 
 /// A form's fields (as sent) into a typed input.
-fn typed<T: serde::de::DeserializeOwned>(raw: &[(String, String)]) -> Result<T, CaseError> {
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(raw: &[(String, String)]) -> Result<T, CaseError> {
     let map: serde_json::Map<String, serde_json::Value> =
         raw.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
     serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| CaseError::field("form", e.to_string()))

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use mosaico_domain::AreaUtenza;
 use mosaico_domain::services::{self, Spending};
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -35,6 +35,60 @@ pub const DEMO_USERS: &[(&str, &str, Role, Option<&str>)] = &[
     ("assistente.sesto", "Elena Neri (AS Sesto)", Role::SocialWorker, Some("015209")),
 ];
 
+/// A demo citizen with an online account (password [`DEMO_PASSWORD`]), on Milan's
+/// portal. `resident`: registered in Milan's registry, so their applications pass the
+/// residence check.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoApplicant {
+    /// Codice fiscale: what they sign in with at `/citizen/login`.
+    pub fiscal_code: &'static str,
+    /// Surname.
+    pub surname: &'static str,
+    /// Given name.
+    pub given_name: &'static str,
+    /// Date of birth.
+    pub birth_date: &'static str,
+    /// `M` or `F`.
+    pub sex: &'static str,
+    /// Whether the registry has them as residents of Milan.
+    pub resident: bool,
+    /// What the seed submits for them, if anything.
+    pub seeded_application: Option<&'static str>,
+}
+
+/// The demo citizens. Laura Bianchi has no application yet (the browser suite applies
+/// as her); Paolo Verdi is not resident (his parking-permit application was rejected
+/// automatically); Anna Esposito's income support waits in the back-office queue.
+pub const DEMO_APPLICANTS: &[DemoApplicant] = &[
+    DemoApplicant {
+        fiscal_code: "BNCLRA58D52F205U",
+        surname: "Bianchi",
+        given_name: "Laura",
+        birth_date: "1958-04-12",
+        sex: "F",
+        resident: true,
+        seeded_application: None,
+    },
+    DemoApplicant {
+        fiscal_code: "VRDPLA70P03F205Z",
+        surname: "Verdi",
+        given_name: "Paolo",
+        birth_date: "1970-09-03",
+        sex: "M",
+        resident: false,
+        seeded_application: Some("parking_permit"),
+    },
+    DemoApplicant {
+        fiscal_code: "SPSNNA81E45F205L",
+        surname: "Esposito",
+        given_name: "Anna",
+        birth_date: "1981-05-05",
+        sex: "F",
+        resident: true,
+        seeded_application: Some("income_support"),
+    },
+];
+
 /// What was seeded.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Seeded {
@@ -48,6 +102,12 @@ pub struct Seeded {
     pub interventions: usize,
     /// Alerts recorded.
     pub alerts: usize,
+    /// Residential facilities registered.
+    pub facilities: usize,
+    /// Placement requests made.
+    pub placement_requests: usize,
+    /// Residents admitted.
+    pub residents: usize,
 }
 
 /// A row of the civil-registry export.
@@ -123,7 +183,163 @@ pub async fn demo(store: &Store, registry: &Path, cases: usize, seed: u64) -> Re
         store.create_alert(&back_office, &alert).await?;
         out.alerts += 1;
     }
+    residential(store, &workers, &back_office, today, &mut out).await?;
+    inps(store, registry, &workers, &back_office, today, &mut out).await?;
+    out.persons += seed_applicants(store, &back_office).await?;
     Ok(out)
+}
+
+/// The demo's facilities, a waiting list for RSA places, a few residents admitted two
+/// months ago with their presences, and the month before last certified.
+async fn residential(
+    store: &Store,
+    workers: &[Actor],
+    back_office: &Actor,
+    today: NaiveDate,
+    out: &mut Seeded,
+) -> Result<()> {
+    use crate::residential::*;
+    let facilities = [
+        ("RSA-01", "RSA Pio Albergo Trivulzio — Nucleo Verde", "RSA", "Via Trivulzio 15", 60, "98.50", 10, 70),
+        ("RSA-02", "RSA Casa di Riposo Niguarda", "RSA", "Via Ornato 40", 80, "105.00", 7, 60),
+        ("RSA-03", "RSA Corvetto", "RSA", "Via dei Cinquecento 20", 45, "112.00", 15, 80),
+        ("RSD-01", "RSD Villa Serena", "RSD", "Via Padova 155", 30, "150.00", 10, 70),
+        ("CSS-01", "CSS Il Melograno", "CSS", "Via Gallarate 90", 10, "105.00", 10, 70),
+        ("CDI-01", "CDI Lambrate", "CDI", "Via Conte Rosso 12", 30, "38.00", 5, 50),
+    ];
+    let mut ids = Vec::new();
+    for (code, name, ty, address, places, fee, full_days, pct) in facilities {
+        let f = store
+            .create_facility(
+                back_office,
+                &from(json!({
+                    "code": code, "name": name, "facility_type": ty, "address": address, "places": places,
+                    "daily_fee": fee, "absence_full_days": full_days, "absence_rate_pct": pct,
+                })),
+            )
+            .await?;
+        ids.push(f.id);
+    }
+    store.assign_operator(back_office, "operatore", ids[0]).await?;
+    store.assign_operator(back_office, "operatore", ids[3]).await?;
+
+    // Requests for RSA places from the social workers' open cases with an assessment.
+    let mut requests = Vec::new();
+    for w in workers {
+        for c in store.cases(w, "open", true, 500).await? {
+            if requests.len() >= 14 {
+                break;
+            }
+            let k = requests.len() as i64;
+            let requested_on = today - Duration::days(150 - 9 * k);
+            if c.opened_on > requested_on {
+                // Opened after the request would be dated: not a candidate.
+                continue;
+            }
+            let input: PlacementInput = from(json!({
+                "facility_type": "RSA", "requested_on": requested_on.to_string(),
+                "reason": "Non autosufficienza; il domicilio non garantisce più l'assistenza necessaria",
+                "household_score": (k % 5).to_string(),
+                "household_note": (["coniuge anziano", "figli lontani", "vive con badante", "sola", "sola, senza rete"][k as usize % 5]),
+            }));
+            match store.request_placement(w, c.id, &input).await {
+                Ok(file) => requests.push((file.request.id, requested_on)),
+                // A case without an assessment, or a closed one: not a candidate.
+                Err(CaseError::Invalid(_) | CaseError::Conflict { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    // Back office verifies the documents of all but the last three, a week after each request.
+    let n = requests.len();
+    for (i, (id, requested_on)) in requests.iter().enumerate().take(n.saturating_sub(3)) {
+        let on = (*requested_on + Duration::days(7)).min(today);
+        for kind in DOCUMENT_KINDS {
+            let mut check = json!({ "status": "verified", "checked_on": on.to_string() });
+            if kind == "isee" {
+                check["isee"] = json!(format!("{}", 6_000 + 3_100 * i));
+            }
+            store.check_placement_document(back_office, *id, kind, &from(check)).await?;
+        }
+    }
+    // The four longest on the list were admitted to the first RSA at the start of the
+    // month before last.
+    let admitted_on = Month::of(today).previous().previous().first();
+    let list = store.waitlist(back_office, None, "RSA").await?;
+    let mut admitted = 0;
+    for e in list.entries.iter().filter(|e| e.listed_on <= admitted_on).take(4) {
+        let input: AdmitInput =
+            from(json!({ "facility_id": ids[0].to_string(), "admitted_on": admitted_on.to_string() }));
+        store.admit(back_office, e.request_id, &input).await?;
+        admitted += 1;
+    }
+    // Presences from the admission to yesterday: present, with an absence now and then.
+    let stays = store.facility(back_office, ids[0]).await?.1;
+    let mut month = Month::of(admitted_on);
+    while month.first() < today {
+        let mut entries = Vec::new();
+        for (k, st) in stays.iter().enumerate() {
+            for day in month.days().into_iter().filter(|d| *d < today && st.covers(*d)) {
+                let absent = (day.ordinal() as usize + 7 * k) % 23 < 2 || (k == 1 && (12..26).contains(&day.day()));
+                let status = if absent { "absent" } else { "present" };
+                entries.push(PresenceEntry { stay_id: st.id, day: day.to_string(), status: status.into() });
+            }
+        }
+        store.record_presences(back_office, ids[0], &month.to_string(), &PresenceInput { entries }).await?;
+        month = Month::of(month.next_first());
+    }
+    if admitted > 0 {
+        let m = Month::of(admitted_on).to_string();
+        store.approve_prebill(back_office, ids[0], &m, &from(json!({ "note": "Demo" }))).await?;
+    }
+    out.facilities = ids.len();
+    out.placement_requests = n;
+    out.residents = admitted;
+    Ok(())
+}
+
+/// The demo citizens' accounts, their registry records, and their applications; the
+/// number of persons registered.
+async fn seed_applicants(store: &Store, registrar: &Actor) -> Result<usize> {
+    use crate::applications::{ApplicationInput, Upload};
+    let mut registered = 0;
+    for a in DEMO_APPLICANTS {
+        if a.resident {
+            let input: PersonInput = from(json!({
+                "fiscal_code": a.fiscal_code, "surname": a.surname, "given_name": a.given_name, "sex": a.sex,
+                "birth_date": a.birth_date, "birth_place": "Milano", "citizenship": "Italia",
+                "residence_istat": mosaico_domain::MILANO, "address": "Via Padova 21", "lat": 45.4951, "lng": 9.2212,
+                "confirm_not_duplicate": true,
+            }));
+            if let Created::Person(_) = store.create_person(registrar, &input).await? {
+                registered += 1;
+            }
+        }
+        let email = format!("{}.{}@example.org", a.given_name.to_lowercase(), a.surname.to_lowercase());
+        let name = format!("{} {}", a.given_name, a.surname);
+        let applicant =
+            store.create_applicant(mosaico_domain::MILANO, a.fiscal_code, &name, &email, DEMO_PASSWORD).await?;
+        let pdf = |kind: &str| Upload {
+            kind: kind.to_owned(),
+            filename: format!("{kind}.pdf"),
+            content_type: "application/pdf".to_owned(),
+            content: format!("%PDF-1.4 demo {kind} of {}", a.fiscal_code).into_bytes(),
+        };
+        match a.seeded_application {
+            Some("parking_permit") => {
+                let input: ApplicationInput = from(json!({"service": "parking_permit", "email": email,
+                    "certificate_issued_on": (today() - Duration::days(20)).to_string()}));
+                store.submit_application(&applicant, &input, vec![pdf("medical_certificate")]).await?;
+            }
+            Some("income_support") => {
+                let input: ApplicationInput = from(json!({"service": "income_support", "email": email,
+                    "isee": "7200,00", "household_members": 3}));
+                store.submit_application(&applicant, &input, vec![pdf("isee_attestation")]).await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(registered)
 }
 
 fn from<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> T {
@@ -315,4 +531,175 @@ impl Story {
         }
         Ok(Some(case.id))
     }
+}
+
+/// A row of the civil-registry export, for the household it names.
+#[derive(Debug, Clone, Deserialize)]
+struct FamilyRow {
+    codice_fiscale: String,
+    id_famiglia: String,
+    relazione_parentela: String,
+}
+
+/// The demo's INPS flows: Milano set up (INPS code F205, Belfiore F205, the Comune's
+/// fiscal code as operator), and for the last full quarter
+///
+/// - a SINA scheme for the open cases of elderly and disabled persons with benefits in
+///   it: complete for most, recorded in part (mobility, daily living, behaviour) for
+///   every fourth from the second, so the PSA report shows benefits left out for an
+///   incomplete scheme beside those that pass;
+/// - the means test of benefits subject to ISEE (DSU protocol, date, value, members),
+///   checked by back office;
+/// - for the first children of the SINBA report, their parent from the registry in
+///   their household and a SINBA scheme: complete for three, in part for the fourth.
+async fn inps(
+    store: &Store,
+    registry: &Path,
+    workers: &[Actor],
+    back_office: &Actor,
+    today: NaiveDate,
+    out: &mut Seeded,
+) -> Result<()> {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use crate::inps::{BenefitMeansInput, FlowKind, InpsEnteInput, Period, SinaInput, SinbaInput, codes};
+
+    let Some(worker) = workers.first() else { return Ok(()) };
+    let setup: InpsEnteInput = from(json!({"code": "F205", "belfiore": "F205", "operator_cf": "01199250158"}));
+    store.set_inps_ente(back_office, None, &setup).await?;
+    let quarter = Period::last_full_quarter(today);
+    let psa = store.inps_report(back_office, FlowKind::Psa, None, quarter).await?;
+    let records: Vec<&crate::inps::RecordRef> =
+        psa.included.iter().chain(psa.rejected.iter().map(|r| &r.record)).collect();
+
+    // SINA for the cases of the elderly and disabled.
+    let frail: BTreeSet<i64> = records
+        .iter()
+        .filter(|r| {
+            r.service_code
+                .as_deref()
+                .and_then(services::service)
+                .is_some_and(|s| matches!(s.area, AreaUtenza::Anziani | AreaUtenza::Disabili))
+        })
+        .map(|r| r.case_id)
+        .collect();
+    let mut k = 0usize;
+    for case_id in frail {
+        let n = |m: usize| (k % m + 1) as i64;
+        let sina: SinaInput = if k % 4 == 1 {
+            from(json!({"assessed_on": quarter.to.to_string(), "mobility": n(3), "daily_living": n(3), "behaviour": 1}))
+        } else {
+            from(json!({
+                "assessed_on": quarter.to.to_string(), "mobility": n(3), "daily_living": (k % 2 + 2),
+                "cognitive": n(3), "behaviour": (k % 3 / 2 + 1), "health_care": n(3), "income": (k % 2 + 1),
+                "support": n(3), "source": (if k.is_multiple_of(3) { 1 } else { 2 }), "instrument": 1,
+                "invalidity": [([2, 1, 3, 6][k % 4])], "invalidity_source": 1,
+            }))
+        };
+        match store.record_sina(&workers[k % workers.len()], case_id, &sina).await {
+            Ok(_) => k += 1,
+            // A closed case takes no new scheme.
+            Err(CaseError::Conflict { .. } | CaseError::Invalid(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+
+    // Means tests of the benefits subject to ISEE, checked by back office.
+    let mut seen = BTreeSet::new();
+    let mut m = 0usize;
+    for r in &records {
+        let Some(i) = r.intervention_id else { continue };
+        let isee = r.service_code.as_deref().and_then(codes::benefit).is_some_and(|b| b.means_test == 1);
+        if !isee || !seen.insert(i) || m >= 60 {
+            continue;
+        }
+        let dsu = quarter.from - Duration::days(20 + (m % 40) as i64);
+        let means: BenefitMeansInput = from(json!({
+            "means_test": 1, "dsu_protocol": format!("INPS-ISEE-{}-{:08}A-00", dsu.year(), 1_200_000 + 7_919 * m),
+            "dsu_date": dsu.to_string(), "isee": format!("{}.00", 4_800 + 1_375 * (m % 17)),
+            "isee_members": (m % 4 + 1),
+        }));
+        store.record_benefit_means(back_office, i, &means).await?;
+        m += 1;
+    }
+
+    // SINBA for the first children, each in a household with their parent.
+    let family: BTreeMap<String, FamilyRow> = {
+        let mut r = csv::Reader::from_path(registry)
+            .map_err(|e| CaseError::Internal(format!("{}: {e}", registry.display())))?;
+        r.deserialize::<FamilyRow>().filter_map(|row| row.ok()).map(|f| (f.codice_fiscale.clone(), f)).collect()
+    };
+    let rows = read_registry(registry)?;
+    let sinba = store.inps_report(back_office, FlowKind::Sinba, None, quarter).await?;
+    let mut children: Vec<(i64, i64)> = sinba
+        .included
+        .iter()
+        .chain(sinba.rejected.iter().map(|r| &r.record))
+        .map(|r| (r.case_id, r.person_id))
+        .collect();
+    children.sort_unstable();
+    let mut recorded = 0usize;
+    for (case_id, child_id) in children {
+        if recorded >= 4 {
+            break;
+        }
+        let complete = recorded < 3;
+        let scheme = if complete {
+            json!({"MinoreStranieroNoAcc": 2, "CondizioneMinore": 1, "LuogoVita": 1,
+                "ScuolaFrequentata": ([4, 5, 6][recorded % 3]), "CondizioneLavoro": 1, "Disabilita": 2,
+                "FonteSegnalazione": ([13, 3, 8][recorded % 3]), "ValutazioneMinore": ([2, 13, 1][recorded % 3]),
+                "ValutazioneFamigliaMinore": ([2, 12, 13][recorded % 3]), "SegnalazioneAutoritaGiudiziaria": 2,
+                "ProvvedimentoGiudiziario": 2})
+        } else {
+            json!({"LuogoVita": 1, "FonteSegnalazione": 13})
+        };
+        let input: SinbaInput = from(json!({"assessed_on": quarter.to.to_string(), "scheme": scheme}));
+        match store.record_sinba(worker, case_id, &input).await {
+            Ok(_) => recorded += 1,
+            // A closed case, or a child who came of age by the quarter's end.
+            Err(CaseError::Conflict { .. } | CaseError::Invalid(_)) => continue,
+            Err(e) => return Err(e),
+        }
+        if !complete {
+            continue;
+        }
+        let child = store.person(worker, child_id).await?;
+        let Some(home) = family.get(&child.fiscal_code) else { continue };
+        let parent = family
+            .values()
+            .filter(|f| f.id_famiglia == home.id_famiglia && f.codice_fiscale != child.fiscal_code)
+            .find(|f| matches!(f.relazione_parentela.as_str(), "IS" | "CG"))
+            .and_then(|f| rows.iter().find(|r| r.codice_fiscale == f.codice_fiscale));
+        let Some(parent) = parent else { continue };
+        let parent = match register(store, worker, parent).await? {
+            Some(id) => {
+                out.persons += 1;
+                store.person(worker, id).await?
+            }
+            None => match store.search_persons(worker, &parent.codice_fiscale, 1).await?.into_iter().next() {
+                Some(p) => p,
+                None => continue,
+            },
+        };
+        let household = match parent.household_id {
+            Some(h) => h,
+            None => {
+                let role = if parent.sex == "F" { "intestataria" } else { "intestatario" };
+                match store.set_household(worker, parent.id, None, role).await?.household_id {
+                    Some(h) => h,
+                    None => continue,
+                }
+            }
+        };
+        store.set_household(worker, child.id, Some(household), "figlio/a").await?;
+    }
+    tracing::info!(
+        sina = k,
+        means_tests = m,
+        sinba = recorded,
+        "INPS schemes seeded for {} – {}",
+        quarter.from,
+        quarter.to
+    );
+    Ok(())
 }

@@ -261,6 +261,13 @@ struct BRecords {
     intervention: i64,
     document: i64,
     alert: i64,
+    facility: i64,
+    request: i64,
+    stay: i64,
+    certificate: i64,
+    month: String,
+    application: i64,
+    application_document: i64,
 }
 
 async fn b_records(f: &Fixture) -> BRecords {
@@ -268,8 +275,8 @@ async fn b_records(f: &Fixture) -> BRecords {
     let p = f.person(b, "Sestese", "Bruno", "1950-05-05", Sex::M).await;
     let h = f.store.create_household(b, &json_in(json!({"address": "Via Marelli 1"}))).await.unwrap();
     let contact: ContactInput =
-        json_in(json!({"person_id": p.id, "contact_date": today().to_string(), "channel": "desk",
-        "requester": "self", "request": "x", "area": "anziani", "outcome": "case_opened"}));
+        json_in(json!({"person_id": p.id, "contact_date": (today() - chrono::Duration::days(70)).to_string(),
+        "channel": "desk", "requester": "self", "request": "x", "area": "anziani", "outcome": "case_opened"}));
     let case = f.store.record_contact(b, &contact).await.unwrap().1.unwrap().id;
     let a: AssessmentInput =
         json_in(json!({"assessed_on": today().to_string(), "instrument": "SVAMA", "health": 2, "autonomy": 2,
@@ -288,8 +295,81 @@ async fn b_records(f: &Fixture) -> BRecords {
         json_in(json!({"source": "police", "reporter": "PL Sesto", "received_on": today().to_string(),
         "subject": "Sestese Bruno", "description": "x", "urgency": "low"}));
     let alert = f.store.create_alert(b, &alert).await.unwrap().id;
-    BRecords { person: p.id, fiscal_code: p.fiscal_code, household: h.id, case, plan, intervention, document, alert }
+    // Residential care in B: a facility, a request admitted last month, the month certified.
+    use mosaico_case_app::residential::*;
+    let facility = f
+        .store
+        .create_facility(
+            &f.ambito,
+            &json_in(json!({"ente": B, "code": "RSA-SE", "name": "RSA Casa Sestese",
+            "facility_type": "RSA", "address": "Via Marelli 9", "places": "10", "daily_fee": "90",
+            "absence_full_days": "3", "absence_rate_pct": "50"})),
+        )
+        .await
+        .unwrap()
+        .id;
+    let requested = today() - chrono::Duration::days(70);
+    let input: PlacementInput = json_in(json!({"facility_type": "RSA", "requested_on": requested.to_string(),
+        "reason": "x", "household_score": "2", "household_note": "x"}));
+    let request = f.store.request_placement(b, case, &input).await.unwrap().request.id;
+    for kind in DOCUMENT_KINDS {
+        let check: DocumentCheckInput = json_in(json!({"status": "verified", "isee": "12000",
+            "checked_on": (requested + chrono::Duration::days(1)).to_string()}));
+        f.store.check_placement_document(&f.ambito, request, kind, &check).await.unwrap();
+    }
+    let last = Month::of(today()).previous();
+    let admit: AdmitInput =
+        json_in(json!({"facility_id": facility.to_string(), "admitted_on": last.first().to_string()}));
+    let stay = f.store.admit(&f.ambito, request, &admit).await.unwrap().stays[0].id;
+    let entries = last
+        .days()
+        .into_iter()
+        .map(|d| PresenceEntry { stay_id: stay, day: d.to_string(), status: "present".into() })
+        .collect();
+    f.store.record_presences(&f.ambito, facility, &last.to_string(), &PresenceInput { entries }).await.unwrap();
+    let bill = f.store.approve_prebill(&f.ambito, facility, &last.to_string(), &ApproveInput::default()).await.unwrap();
+    // Bruno's income-support application to comune B (whose registry has him resident in A).
+    let applicant =
+        f.store.create_applicant(B, &p.fiscal_code, "Bruno Sestese", "bruno@example.org", PASSWORD).await.unwrap();
+    let input: mosaico_case_app::applications::ApplicationInput = json_in(
+        json!({"service": "income_support", "email": "bruno@example.org", "isee": "4000", "household_members": 1}),
+    );
+    let upload = mosaico_case_app::applications::Upload {
+        kind: "isee_attestation".into(),
+        filename: "isee.pdf".into(),
+        content_type: "application/pdf".into(),
+        content: b"%PDF riservato".to_vec(),
+    };
+    let file = f.store.submit_application(&applicant, &input, vec![upload]).await.unwrap();
+    // INPS in B: the set-up, a SINA scheme of the case, the means test of its benefit.
+    let setup: mosaico_case_app::inps::InpsEnteInput =
+        json_in(json!({"code": "I690", "belfiore": "I690", "operator_cf": B_OPERATOR}));
+    f.store.set_inps_ente(&f.ambito, Some(B), &setup).await.unwrap();
+    let sina: mosaico_case_app::inps::SinaInput = json_in(json!({"assessed_on": today().to_string(), "mobility": 3}));
+    f.store.record_sina(b, case, &sina).await.unwrap();
+    let means: mosaico_case_app::inps::BenefitMeansInput = json_in(json!({"means_test": 1, "isee": "7000"}));
+    f.store.record_benefit_means(&f.ambito, intervention, &means).await.unwrap();
+    BRecords {
+        person: p.id,
+        fiscal_code: p.fiscal_code,
+        household: h.id,
+        case,
+        plan,
+        intervention,
+        document,
+        alert,
+        facility,
+        request,
+        stay,
+        certificate: bill.certificate.unwrap().id,
+        month: last.to_string(),
+        application: file.application.id,
+        application_document: file.documents[0].id,
+    }
 }
+
+/// The fiscal code of comune B's INPS operator: it must never show to comune A.
+const B_OPERATOR: &str = "02253070150";
 
 fn json_in<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).unwrap()
@@ -310,11 +390,14 @@ async fn comune_a_cannot_reach_comune_b_through_any_endpoint() {
     for user in ["worker", "coordinator"] {
         let c = Client::login(&f, &app, user).await;
         let mut covered = Vec::new();
-        for (path, item) in CaseApi::openapi().paths.paths {
-            for method in ["get", "post", "patch", "delete"] {
+        let mut api = CaseApi::openapi();
+        api.merge(mosaico_case_app::residential_http::ResidentialApi::openapi());
+        for (path, item) in api.paths.paths {
+            for method in ["get", "post", "put", "patch", "delete"] {
                 let present = match method {
                     "get" => item.get.is_some(),
                     "post" => item.post.is_some(),
+                    "put" => item.put.is_some(),
                     "patch" => item.patch.is_some(),
                     _ => item.delete.is_some(),
                 };
@@ -332,10 +415,21 @@ async fn comune_a_cannot_reach_comune_b_through_any_endpoint() {
                         _ if p.starts_with("/api/v1/interventions/") => b.intervention,
                         _ if p.starts_with("/api/v1/documents/") => b.document,
                         _ if p.starts_with("/api/v1/alerts/") => b.alert,
+                        _ if p.starts_with("/api/v1/facilities/") => b.facility,
+                        _ if p.starts_with("/api/v1/placements/") => b.request,
+                        _ if p.starts_with("/api/v1/stays/") => b.stay,
+                        _ if p.starts_with("/api/v1/certificates/") => b.certificate,
+                        _ if p.starts_with("/api/v1/applications/") => b.application,
+                        _ if p.starts_with("/api/v1/citizen/applications/") => b.application,
+                        _ if p.starts_with("/api/v1/application-documents/") => b.application_document,
                         _ => 0,
                     }
                 };
-                let uri = path.replace("{id}", &id_of(&path).to_string());
+                let uri = path
+                    .replace("{id}", &id_of(&path).to_string())
+                    .replace("{month}", &b.month)
+                    .replace("{kind}", if path.starts_with("/api/v1/placements/") { "isee" } else { "psa" })
+                    .replace("{facility_type}", "RSA");
                 // What a well-formed request carries, so that only the scope can refuse it.
                 let body = match (method, path.as_str()) {
                     ("patch", "/api/v1/persons/{id}") => Some(json!({"address": "Via Hack 1"})),
@@ -360,6 +454,31 @@ async fn comune_a_cannot_reach_comune_b_through_any_endpoint() {
                         Some(json!({"closed_on": d, "reason": "other", "outcome": "x"}))
                     }
                     ("post", "/api/v1/alerts/{id}/triage") => Some(json!({"action": "dismiss", "note": "x"})),
+                    ("post", "/api/v1/facilities") => Some(json!({"ente": B, "code": "X", "name": "X",
+                        "facility_type": "RSA", "address": "x", "places": "1", "daily_fee": "1",
+                        "absence_full_days": "0", "absence_rate_pct": "0"})),
+                    ("post", "/api/v1/facilities/{id}/operators") => Some(json!({"username": "worker"})),
+                    ("put", "/api/v1/facilities/{id}/presences/{month}") => Some(json!({"entries": []})),
+                    ("post", "/api/v1/facilities/{id}/prebills/{month}/approval") => Some(json!({})),
+                    ("post", "/api/v1/cases/{id}/placements") => Some(json!({"facility_type": "RSD",
+                        "reason": "x", "household_score": "1", "household_note": "x"})),
+                    ("put", "/api/v1/placements/{id}/documents/{kind}") => {
+                        Some(json!({"status": "rejected", "note": "x"}))
+                    }
+                    ("post", "/api/v1/placements/{id}/withdrawal") => Some(json!({"note": "x"})),
+                    ("post", "/api/v1/placements/{id}/admission") => Some(json!({"facility_id": b.facility})),
+                    ("put", "/api/v1/waitlists/{facility_type}") => {
+                        Some(json!({"need": "1", "waiting": "1", "household": "1", "waiting_cap_days": "30"}))
+                    }
+                    ("post", "/api/v1/stays/{id}/transfer") => Some(json!({"facility_id": b.facility})),
+                    ("post", "/api/v1/stays/{id}/discharge") => Some(json!({"reason": "home"})),
+                    ("post", "/api/v1/applications/{id}/decision") => Some(json!({"decision": "approve", "note": "x"})),
+                    ("put", "/api/v1/inps/setup") => {
+                        Some(json!({"code": "A1", "belfiore": "F205", "operator_cf": "01199250158"}))
+                    }
+                    ("post", "/api/v1/cases/{id}/sina") => Some(json!({"assessed_on": d, "mobility": 1})),
+                    ("post", "/api/v1/cases/{id}/sinba") => Some(json!({"assessed_on": d, "scheme": {"LuogoVita": 1}})),
+                    ("put", "/api/v1/interventions/{id}/means") => Some(json!({"means_test": 4})),
                     ("post", "/api/v1/contacts") => {
                         Some(json!({"person_id": b.person, "contact_date": d, "channel": "desk",
                         "requester": "self", "request": "x", "area": "anziani", "outcome": "case_opened"}))
@@ -378,7 +497,19 @@ async fn comune_a_cannot_reach_comune_b_through_any_endpoint() {
                 };
                 let (uri, expect): (String, &[StatusCode]) = match (method, path.as_str()) {
                     // Sign-in, the user's own data and the catalogue hold no records of B.
-                    (_, "/api/v1/session") | ("get", "/api/v1/service-types") => continue,
+                    (_, "/api/v1/session" | "/api/v1/citizen/session") | ("get", "/api/v1/service-types") => continue,
+                    // A staff session is no applicant's session.
+                    (_, p) if p.starts_with("/api/v1/citizen/") => (uri, &[StatusCode::UNAUTHORIZED]),
+                    // The back-office queue: refused to a social worker, without B's for a coordinator.
+                    ("get", "/api/v1/applications") => {
+                        (format!("{uri}?status=all"), &[StatusCode::OK, StatusCode::FORBIDDEN])
+                    }
+                    (
+                        _,
+                        "/api/v1/applications/{id}"
+                        | "/api/v1/applications/{id}/decision"
+                        | "/api/v1/application-documents/{id}",
+                    ) => (uri, &[StatusCode::NOT_FOUND, StatusCode::FORBIDDEN]),
                     ("post", "/api/v1/cases/{id}/documents") => {
                         (format!("{uri}?filename=x.txt"), &[StatusCode::NOT_FOUND])
                     }
@@ -389,6 +520,33 @@ async fn comune_a_cannot_reach_comune_b_through_any_endpoint() {
                         "/api/v1/cases" | "/api/v1/alerts" | "/api/v1/worklists" | "/api/v1/enti" | "/api/v1/users",
                     ) => (uri, &[StatusCode::OK]),
                     ("get", "/api/v1/audit") => (uri, &[StatusCode::FORBIDDEN]),
+                    ("get", "/api/v1/copay/{service}") => continue,
+                    ("get", "/api/v1/facilities" | "/api/v1/placements") => (uri, &[StatusCode::OK]),
+                    // Another ente's waiting list: the ente is refused by name.
+                    ("get" | "put", "/api/v1/waitlists/{facility_type}") => {
+                        (format!("{uri}?ente={B}"), &[StatusCode::UNPROCESSABLE_ENTITY, StatusCode::FORBIDDEN])
+                    }
+                    // Operations of back office: refused to the social worker's role, 404 to the coordinator.
+                    (
+                        "post" | "put",
+                        "/api/v1/facilities/{id}/operators"
+                        | "/api/v1/facilities/{id}/presences/{month}"
+                        | "/api/v1/facilities/{id}/prebills/{month}/approval"
+                        | "/api/v1/placements/{id}/documents/{kind}"
+                        | "/api/v1/placements/{id}/admission"
+                        | "/api/v1/stays/{id}/transfer"
+                        | "/api/v1/stays/{id}/discharge",
+                    ) => (uri, &[StatusCode::NOT_FOUND, StatusCode::FORBIDDEN]),
+                    ("post", "/api/v1/facilities") => (uri, &[StatusCode::UNPROCESSABLE_ENTITY, StatusCode::FORBIDDEN]),
+                    // INPS flows of B: not a social worker's to produce, not A's coordinator's ente.
+                    ("get", "/api/v1/inps/{kind}" | "/api/v1/inps/{kind}/report") => (
+                        format!("{}?ente={B}&from=2024-01-01&to=2024-12-31", uri.replace("{kind}", "psa")),
+                        &[StatusCode::FORBIDDEN, StatusCode::UNPROCESSABLE_ENTITY],
+                    ),
+                    // B's INPS set-up and register: the same.
+                    ("get" | "put", "/api/v1/inps/setup") | ("get", "/api/v1/inps/flows") => {
+                        (format!("{uri}?ente={B}"), &[StatusCode::FORBIDDEN, StatusCode::UNPROCESSABLE_ENTITY])
+                    }
                     // Creations naming B's ente or records.
                     ("post", "/api/v1/persons" | "/api/v1/households" | "/api/v1/alerts") => {
                         (uri, &[StatusCode::UNPROCESSABLE_ENTITY])
@@ -413,12 +571,12 @@ async fn comune_a_cannot_reach_comune_b_through_any_endpoint() {
                     let fields = r.json()["error"]["fields"].to_string();
                     assert!(fields.contains("ente"), "{method} {uri}: refused for the wrong reason: {fields}");
                 }
-                for leak in [b.fiscal_code.as_str(), "Sestese", "PL Sesto", "Via Marelli"] {
+                for leak in [b.fiscal_code.as_str(), "Sestese", "PL Sesto", "Via Marelli", B_OPERATOR] {
                     assert!(!r.body.contains(leak), "{user}: {method} {uri} shows B's data ({leak}): {}", r.body);
                 }
             }
         }
-        assert!(covered.len() >= 35, "the sweep saw {} operations", covered.len());
+        assert!(covered.len() >= 62, "the sweep saw {} operations", covered.len());
     }
     // B's records are as B left them.
     let file = f.store.case_file(&f.worker_b, b.case).await.unwrap();
@@ -429,6 +587,24 @@ async fn comune_a_cannot_reach_comune_b_through_any_endpoint() {
     assert_eq!(file.interventions[0].end_date, None);
     assert_eq!(f.store.person(&f.worker_b, b.person).await.unwrap().address, "Via Padova 12");
     assert_eq!(f.store.alerts(&f.worker_b, "new").await.unwrap().len(), 1);
+    let placement = f.store.placement(&f.worker_b, b.request).await.unwrap();
+    assert_eq!((placement.request.status.as_str(), placement.stays.len()), ("admitted", 1));
+    assert_eq!(placement.stays[0].discharged_on, None);
+    let bo_b = {
+        f.store
+            .create_user("backoffice_b", "Back office B", mosaico_case_app::Role::BackOffice, Ok(B), PASSWORD)
+            .await
+            .unwrap();
+        f.store.login("backoffice_b", PASSWORD, "127.0.0.1").await.unwrap().actor
+    };
+    let untouched = f.store.application(&bo_b, b.application).await.unwrap();
+    assert_eq!((untouched.application.decided_by, untouched.notifications.len()), (None, 2));
+    let inps = f.store.case_inps(&f.worker_b, b.case).await.unwrap();
+    assert_eq!((inps.sina.map(|s| s.mobility), inps.sinba.is_none()), (Some(Some(3)), true));
+    assert_eq!(f.raw.count("SELECT COUNT(*) FROM sina_assessments").await, 1);
+    assert_eq!(f.raw.count("SELECT COUNT(*) FROM benefit_means WHERE means_test = 1").await, 1);
+    assert_eq!(f.raw.count("SELECT COUNT(*) FROM inps_enti WHERE code = 'I690'").await, 1);
+    assert_eq!(f.raw.count("SELECT COUNT(*) FROM inps_enti").await, 1, "A's set-up was not made from B's");
     f.finish().await;
 }
 

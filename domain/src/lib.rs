@@ -7,6 +7,7 @@
 //! - [`IstatCode`]: the six-digit ISTAT code of a comune (`015146` is Milano);
 //! - [`AreaUtenza`]: the ISTAT areas of the survey of municipal social services;
 //! - [`services`]: the catalogue of social services and facility types;
+//! - [`copay`]: co-payment rules from ISEE and the ente / utente / SSN split;
 //! - [`i18n`]: the message catalogue (Italian and English) every page speaks from;
 //! - [`territory`]: GeoJSON boundaries (NIL, Municipi, comuni) read strictly as WGS84
 //!   lon/lat, with a point-in-polygon index.
@@ -19,6 +20,7 @@
 //! ```
 
 mod area_utenza;
+pub mod copay;
 mod fiscal_code;
 pub mod i18n;
 mod istat;

@@ -11,7 +11,11 @@
 //! transaction (on SQLite `BEGIN IMMEDIATE`, so concurrent writers queue instead of
 //! failing), so an error leaves nothing half-written.
 
+pub(crate) mod inps_ops;
+pub(crate) mod inps_sql;
 pub(crate) mod ops;
+pub(crate) mod residential;
+mod residential_sql;
 pub(crate) mod sql;
 
 use std::str::FromStr;
@@ -24,10 +28,18 @@ use sqlx::{PgPool, SqlitePool};
 use crate::{CaseError, Result};
 
 /// The schema, one script per version and backend.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "case_core", include_str!("../../migrations/sqlite/0001_case_core.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "case_core", include_str!("../../migrations/postgres/0001_case_core.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "case_core", include_str!("../../migrations/sqlite/0001_case_core.sql")),
+    (2, "residential", include_str!("../../migrations/sqlite/0002_residential.sql")),
+    (3, "applications", include_str!("../../migrations/sqlite/0003_applications.sql")),
+    (4, "inps", include_str!("../../migrations/sqlite/0004_inps.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "case_core", include_str!("../../migrations/postgres/0001_case_core.sql")),
+    (2, "residential", include_str!("../../migrations/postgres/0002_residential.sql")),
+    (3, "applications", include_str!("../../migrations/postgres/0003_applications.sql")),
+    (4, "inps", include_str!("../../migrations/postgres/0004_inps.sql")),
+];
 
 /// The connection pool of one backend.
 #[derive(Debug, Clone)]
@@ -40,6 +52,8 @@ pub(crate) enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// The co-payment rules pre-bills split residents' amounts by.
+    pub(crate) copay: std::sync::Arc<mosaico_domain::copay::Rules>,
 }
 
 /// Runs `$body` in one transaction with `$c` bound to the backend's connection;
@@ -111,20 +125,31 @@ impl Store {
                 "case database URL '{url}' is neither sqlite://… nor postgres://…"
             )));
         };
-        let store = Store { backend };
+        let store = Store { backend, copay: Default::default() };
         store.migrate().await?;
         Ok(store)
     }
 
     /// Opens a PostgreSQL store on the given options (tests use this to pick a schema).
     pub async fn open_postgres(opts: PgConnectOptions) -> Result<Self> {
-        let store = Store { backend: Backend::Postgres(Self::pg_pool(opts).await?) };
+        let store = Store { backend: Backend::Postgres(Self::pg_pool(opts).await?), copay: Default::default() };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn pg_pool(opts: PgConnectOptions) -> Result<PgPool> {
         Ok(PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?)
+    }
+
+    /// Replaces the co-payment rules (default: `domain/copay.toml`).
+    pub fn with_copay_rules(mut self, rules: mosaico_domain::copay::Rules) -> Self {
+        self.copay = std::sync::Arc::new(rules);
+        self
+    }
+
+    /// The co-payment rules in force.
+    pub fn copay_rules(&self) -> &mosaico_domain::copay::Rules {
+        &self.copay
     }
 
     /// Closes the pool, waiting for connections to be returned.

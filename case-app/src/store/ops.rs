@@ -56,7 +56,7 @@ pub struct Session {
     pub actor: Actor,
 }
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
@@ -65,11 +65,11 @@ pub fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-fn scope(actor: &Actor) -> (&str, &str) {
+pub(super) fn scope(actor: &Actor) -> (&str, &str) {
     (actor.ente.as_deref().unwrap_or(""), actor.ambito.as_deref().unwrap_or(""))
 }
 
-fn line<'a>(
+pub(super) fn line<'a>(
     actor: &'a Actor,
     action: &'a str,
     entity: &'a str,
@@ -108,7 +108,7 @@ fn snapshot(p: &Person) -> String {
     serde_json::to_string(p).unwrap_or_default()
 }
 
-fn must_be_open(c: &Case) -> Result<()> {
+pub(super) fn must_be_open(c: &Case) -> Result<()> {
     if c.status == "open" {
         Ok(())
     } else {
@@ -221,26 +221,52 @@ impl Store {
         })
     }
 
-    /// Signs in: checks the password (argon2id), refuses after too many failures for
-    /// the user name or the client, and opens a session.
-    pub async fn login(&self, username: &str, password: &str, client: &str) -> Result<Session> {
-        let t = now();
+    /// Refuses a sign-in while the account `key` or the client has failed too often
+    /// within the throttling window (staff and citizens alike).
+    pub(crate) async fn check_throttle(&self, key: &str, client: &str, t: DateTime<Utc>) -> Result<()> {
         let since = t - Duration::seconds(auth::THROTTLE_WINDOW_SECS);
-        let (by_user, by_client) = read!(self, |c| c.failures_since(username, client, since).await?);
+        let (by_user, by_client) = read!(self, |c| c.failures_since(key, client, since).await?);
         if by_user >= auth::MAX_FAILURES_PER_USER || by_client >= auth::MAX_FAILURES_PER_CLIENT {
-            tracing::warn!(username, client, "sign-in throttled");
+            // The key may hold a citizen's fiscal code: the log names the client only.
+            tracing::warn!(client, "sign-in throttled");
             return Err(CaseError::Throttled { retry_after_secs: auth::THROTTLE_WINDOW_SECS as u64 });
         }
-        let user = read!(self, |c| c.user_auth(username).await?);
-        let hash = user.as_ref().filter(|u| u.active).map_or(auth::DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+        Ok(())
+    }
+
+    /// Checks a password against the account's hash (`None`: no active account, checked
+    /// against a dummy hash so the time taken does not tell), recording a failure for
+    /// `key` and the client when it does not match.
+    pub(crate) async fn verify_sign_in(
+        &self,
+        key: &str,
+        client: &str,
+        hash: Option<String>,
+        password: &str,
+        t: DateTime<Utc>,
+    ) -> Result<()> {
+        let exists = hash.is_some();
+        let hash = hash.unwrap_or_else(|| auth::DUMMY_HASH.to_owned());
         let pw = password.to_owned();
         let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
             .await
             .map_err(|e| CaseError::Internal(e.to_string()))?;
-        let Some(user) = user.filter(|u| ok && u.active) else {
-            tx!(self, |c| c.record_failure(username, client, t).await?);
-            return Err(CaseError::Unauthorized);
-        };
+        if ok && exists {
+            Ok(())
+        } else {
+            tx!(self, |c| c.record_failure(key, client, t).await?);
+            Err(CaseError::Unauthorized)
+        }
+    }
+
+    /// Signs in: checks the password (argon2id), refuses after too many failures for
+    /// the user name or the client, and opens a session.
+    pub async fn login(&self, username: &str, password: &str, client: &str) -> Result<Session> {
+        let t = now();
+        self.check_throttle(username, client, t).await?;
+        let user = read!(self, |c| c.user_auth(username).await?).filter(|u| u.active);
+        self.verify_sign_in(username, client, user.as_ref().map(|u| u.password_hash.clone()), password, t).await?;
+        let Some(user) = user else { return Err(CaseError::Unauthorized) };
         let token = auth::new_token()?;
         let csrf = auth::new_token()?;
         let actor = self.actor_of(user).await?;
