@@ -17,6 +17,7 @@
 //! ```
 
 pub mod cohort;
+pub mod disclosure;
 pub mod fca;
 pub mod forecast;
 mod functions;

@@ -13,6 +13,7 @@
 //! [`app`] builds the router from an [`AppState`], so tests drive it with
 //! `tower::ServiceExt::oneshot` and no socket.
 
+pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod ingest;

@@ -62,6 +62,11 @@ pub enum Permission {
     InpsSend,
     /// See citizens' online applications and decide those in review.
     ApplicationDecide,
+    /// See the managers' dashboard and produce the reports (Piano di Zona, ISTAT) of
+    /// the enti in scope.
+    ReportRead,
+    /// Query the warehouse with SQL (read-only, rows filtered to the enti in scope).
+    SqlQuery,
 }
 
 impl Role {
@@ -110,7 +115,7 @@ impl Role {
                     | P::AlertTriage
                     | P::FacilityRead
             ),
-            Role::Coordinator => !matches!(p, P::AuditRead),
+            Role::Coordinator => !matches!(p, P::AuditRead | P::SqlQuery),
             Role::BackOffice => matches!(
                 p,
                 P::RegistryRead
@@ -125,8 +130,8 @@ impl Role {
             ),
             Role::Admin => matches!(p, P::AuditRead),
             Role::FacilityOperator => matches!(p, P::FacilityRead | P::PresenceWrite),
-            Role::Manager => matches!(p, P::FacilityRead),
-            Role::Planner | Role::Statistician => false,
+            Role::Manager => matches!(p, P::FacilityRead | P::ReportRead),
+            Role::Planner | Role::Statistician => matches!(p, P::ReportRead | P::SqlQuery),
         }
     }
 }
