@@ -89,8 +89,10 @@ pub fn protect(counts: &[Vec<u64>], threshold: u64) -> Protected {
             v[r][c] += n;
         }
     }
-    let mut m: Vec<Vec<Mark>> =
-        v.iter().map(|row| row.iter().map(|&n| if primary(n, threshold) { Mark::Primary } else { Mark::Shown }).collect()).collect();
+    let mut m: Vec<Vec<Mark>> = v
+        .iter()
+        .map(|row| row.iter().map(|&n| if primary(n, threshold) { Mark::Primary } else { Mark::Shown }).collect())
+        .collect();
     // Lines: every row (its cells and its total) and every column (its cells and its total).
     let lines: Vec<Vec<(usize, usize)>> = (0..=r)
         .map(|i| (0..=c).map(|j| (i, j)).collect())

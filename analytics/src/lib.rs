@@ -22,6 +22,7 @@ pub mod fca;
 pub mod forecast;
 mod functions;
 pub mod locate;
+pub mod period;
 pub mod scenario;
 pub mod siting;
 pub mod targets;

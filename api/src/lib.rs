@@ -22,6 +22,7 @@ pub use mosaico_domain::i18n;
 pub mod map;
 mod pages;
 mod planner;
+pub mod scope;
 pub mod sql_out;
 pub mod territory;
 mod whatif;
