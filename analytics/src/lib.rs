@@ -23,6 +23,7 @@ pub mod forecast;
 mod functions;
 pub mod locate;
 pub mod period;
+pub mod reports;
 pub mod scenario;
 pub mod siting;
 pub mod targets;
@@ -66,11 +67,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A result column as a concrete Arrow type, whatever physical type the engine
 /// chose (Delta tables read strings as views, for example).
-fn column(b: &RecordBatch, i: usize, t: &DataType) -> Result<ArrayRef> {
+pub(crate) fn column(b: &RecordBatch, i: usize, t: &DataType) -> Result<ArrayRef> {
     Ok(cast(b.column(i), t)?)
 }
 
-fn strings(b: &RecordBatch, i: usize) -> Result<StringArray> {
+pub(crate) fn strings(b: &RecordBatch, i: usize) -> Result<StringArray> {
     Ok(column(b, i, &DataType::Utf8)?.as_string::<i32>().clone())
 }
 
@@ -78,11 +79,11 @@ fn u64s(b: &RecordBatch, i: usize) -> Result<UInt64Array> {
     Ok(column(b, i, &DataType::UInt64)?.as_primitive::<UInt64Type>().clone())
 }
 
-fn i64s(b: &RecordBatch, i: usize) -> Result<Int64Array> {
+pub(crate) fn i64s(b: &RecordBatch, i: usize) -> Result<Int64Array> {
     Ok(column(b, i, &DataType::Int64)?.as_primitive::<Int64Type>().clone())
 }
 
-fn i32s(b: &RecordBatch, i: usize) -> Result<Int32Array> {
+pub(crate) fn i32s(b: &RecordBatch, i: usize) -> Result<Int32Array> {
     Ok(column(b, i, &DataType::Int32)?.as_primitive::<Int32Type>().clone())
 }
 

@@ -22,11 +22,13 @@ pub use mosaico_domain::i18n;
 pub mod map;
 mod pages;
 mod planner;
+pub mod reports;
 pub mod scope;
 pub mod sql_out;
 pub mod territory;
 mod whatif;
 mod whatif_pages;
+pub mod xlsx;
 
 use std::sync::Arc;
 
@@ -214,6 +216,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/forecast/demand", get(whatif::projected_demand))
         .route("/api/v1/forecast/series", axum::routing::post(whatif::series))
         .route("/api/v1/forecast/requests", get(whatif::requests))
+        .route("/api/v1/reports/piano-di-zona", get(reports::api_piano_di_zona))
+        .route("/api/v1/reports/istat", get(reports::api_istat))
+        .route("/reports", get(reports::page))
         .route("/planner/scenarios", get(whatif_pages::scenarios).post(whatif_pages::create))
         .route("/planner/scenarios/{id}", get(whatif_pages::scenario))
         .route("/planner/locate", get(whatif_pages::locate))
@@ -239,8 +244,10 @@ async fn healthz() -> Json<serde_json::Value> {
         send the CSRF token it returns in x-csrf-token with every request that changes something."),
     paths(healthz, territory_cells, territory::demand, territory::supply, territory::accessibility, territory::gaps,
         whatif::list, whatif::create, whatif::get_one, whatif::update, whatif::delete, whatif::outcome, whatif::compare,
-        whatif::locate, whatif::population, whatif::projected_demand, whatif::series, whatif::requests),
+        whatif::locate, whatif::population, whatif::projected_demand, whatif::series, whatif::requests,
+        reports::api_piano_di_zona, reports::api_istat),
     tags((name = "service", description = "Liveness"), (name = "territory", description = "Demand, supply, accessibility and gaps per H3 cell and area; counts of persons suppressed below the threshold"),
+        (name = "reports", description = "Piano di Zona and ISTAT survey tables for the enti in the caller's scope, reproducible at a warehouse version; small counts hidden and marked"),
         (name = "planning", description = "What-if scenarios over a warehouse version, location optimisation (MCLP, p-median, set covering), population and demand projections, monthly forecasts"))
 )]
 struct DashboardApi;

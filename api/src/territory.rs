@@ -240,7 +240,7 @@ pub(crate) fn level_tag(level: Level) -> String {
     }
 }
 
-fn download(body: Vec<u8>, content_type: &str, name: &str) -> Response {
+pub(crate) fn download(body: Vec<u8>, content_type: &str, name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
