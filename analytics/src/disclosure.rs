@@ -136,6 +136,14 @@ pub fn protect_list(counts: &[u64], threshold: u64) -> (Vec<Mark>, Mark) {
     (marks, p.row_totals.first().copied().unwrap_or(Mark::Shown))
 }
 
+/// The counts of a list as published: those under the threshold hidden, and where one
+/// alone would be hidden, the smallest other positive count with it (the list's total
+/// is published elsewhere, e.g. at the next level up).
+pub fn hide_list(counts: &[u64], threshold: u64) -> Vec<Option<u64>> {
+    let (marks, _) = protect_list(counts, threshold);
+    counts.iter().zip(marks).map(|(&n, m)| shown(n, m)).collect()
+}
+
 /// The value if shown.
 pub fn shown<T>(value: T, mark: Mark) -> Option<T> {
     (!mark.hidden()).then_some(value)
@@ -221,6 +229,13 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn lists_hide_a_complement_for_a_lone_small_count() {
+        assert_eq!(hide_list(&[3, 40, 9, 0], 5), [None, Some(40), None, Some(0)]);
+        assert_eq!(hide_list(&[3, 2, 40], 5), [None, None, Some(40)]);
+        assert_eq!(hide_list(&[10, 40], 5), [Some(10), Some(40)]);
     }
 
     #[test]

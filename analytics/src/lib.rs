@@ -181,22 +181,29 @@ pub async fn cells(ctx: &SessionContext, res: u8, metric: Metric, threshold: u64
     );
     let batches = ctx.sql(&sql).await?.collect().await?;
     let mut out = Vec::new();
+    let mut raw = Vec::new();
     for b in &batches {
-        read_cells(b, threshold, &mut out)?;
+        read_cells(b, &mut out, &mut raw)?;
+    }
+    // Complementary suppression over the whole grid: one hidden cell never stands alone.
+    for (c, shown) in out.iter_mut().zip(disclosure::hide_list(&raw, threshold)) {
+        c.count = shown;
+        c.suppressed = shown.is_none();
     }
     Ok(out)
 }
 
-fn read_cells(b: &RecordBatch, threshold: u64, out: &mut Vec<CellCount>) -> Result<()> {
+fn read_cells(b: &RecordBatch, out: &mut Vec<CellCount>, raw: &mut Vec<u64>) -> Result<()> {
     let (cell, hex, n) = (u64s(b, 0)?, strings(b, 1)?, i64s(b, 2)?);
     let (nil_id, nil, mun) = (i32s(b, 3)?, strings(b, 4)?, i32s(b, 5)?);
     for i in 0..b.num_rows() {
-        let count = suppress(u64::try_from(n.value(i)).unwrap_or(0), threshold);
+        let n = u64::try_from(n.value(i)).unwrap_or(0);
+        raw.push(n);
         out.push(CellCount {
             hex_id: hex.value(i).to_owned(),
             cell: cell.value(i),
-            count,
-            suppressed: count.is_none(),
+            count: Some(n),
+            suppressed: false,
             nil_id: nil_id.is_valid(i).then(|| nil_id.value(i)),
             nil: nil.is_valid(i).then(|| nil.value(i).to_owned()),
             municipio: mun.is_valid(i).then(|| mun.value(i)),

@@ -391,14 +391,7 @@ type Cells = HashMap<(String, String), Sums>;
 
 /// Builds the protected table of one ente or of the scope from its cell sums and its
 /// distinct-person margins.
-fn ente_table(
-    istat: &str,
-    name: &str,
-    residents: u64,
-    cells: &Cells,
-    margins: &Cells,
-    threshold: u64,
-) -> EnteTable {
+fn ente_table(istat: &str, name: &str, residents: u64, cells: &Cells, margins: &Cells, threshold: u64) -> EnteTable {
     let (areas, types) = (area_codes(), type_codes());
     let counts: Vec<Vec<u64>> = areas
         .iter()
@@ -474,10 +467,7 @@ async fn table_sums(
     Ok(out)
 }
 
-fn split_cells(
-    all: &HashMap<(String, String, String), Sums>,
-    ente: &str,
-) -> (Cells, Cells) {
+fn split_cells(all: &HashMap<(String, String, String), Sums>, ente: &str) -> (Cells, Cells) {
     let (mut cells, mut margins) = (HashMap::new(), HashMap::new());
     for ((e, a, t), s) in all {
         if e != ente {

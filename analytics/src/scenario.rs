@@ -608,12 +608,16 @@ pub async fn compare(req: &Request, variants: &[Variant<'_>], rates: &RateTable)
         all.iter().map(|(u, ps)| territory::describe(req.level, u, territory::main_pair(ps), &areas)).collect();
     let mut fields = territory::unit_fields();
     let mut cols = territory::unit_columns(&info);
-    let shown = |n: f64| suppress(count(n), req.threshold);
     let get = |o: &Outcome, u: &Unit| o.units.get(u).copied().unwrap_or((0.0, 0.0, None, 0.0));
+    let published = |o: &Outcome| {
+        let raw: Vec<u64> = all.keys().map(|u| count(get(o, u).0)).collect();
+        crate::disclosure::hide_list(&raw, req.threshold)
+    };
+    let base_pot = outcomes.first().map(published).unwrap_or_default();
     for (k, (o, v)) in outcomes.iter().zip(variants).enumerate() {
         let l = v.label;
         let vals: Vec<_> = all.keys().map(|u| get(o, u)).collect();
-        let pot: Vec<Option<u64>> = vals.iter().map(|x| shown(x.0)).collect();
+        let pot: Vec<Option<u64>> = published(o);
         fields.push(Field::new(format!("{l}_potential"), DataType::UInt64, true));
         fields.push(Field::new(format!("{l}_places"), DataType::UInt64, false));
         fields.push(Field::new(format!("{l}_accessibility"), DataType::Float64, true));
@@ -624,7 +628,7 @@ pub async fn compare(req: &Request, variants: &[Variant<'_>], rates: &RateTable)
         cols.push(Arc::new(Float64Array::from(vals.iter().zip(&pot).map(|(x, p)| p.map(|_| x.3)).collect::<Vec<_>>())));
         if k > 0 {
             let base: Vec<_> = all.keys().map(|u| get(&outcomes[0], u)).collect();
-            let hidden = |i: usize| shown(base[i].0).is_none() || pot[i].is_none();
+            let hidden = |i: usize| base_pot[i].is_none() || pot[i].is_none();
             let n = vals.len();
             fields.push(Field::new(format!("{l}_d_potential"), DataType::Int64, true));
             fields.push(Field::new(format!("{l}_d_places"), DataType::Int64, false));

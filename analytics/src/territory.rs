@@ -27,10 +27,11 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::prelude::SessionContext;
 use h3o::{CellIndex, LatLng};
 
+use crate::disclosure::hide_list;
 use crate::fca::{self, Cost, Weight};
 use crate::targets::{Kind, Target};
 use crate::views::{self, Needs, Present};
-use crate::{Error, Result, i32s, i64s, strings, suppress, u64s};
+use crate::{Error, Result, i32s, i64s, strings, u64s};
 
 /// The cell resolutions a measure can be asked at.
 pub const CELL_RESOLUTIONS: std::ops::RangeInclusive<u8> = 7..=crate::FINEST_RES;
@@ -602,14 +603,15 @@ pub async fn demand(ctx: &SessionContext, req: &Request) -> Result<RecordBatch> 
     let pairs = demand_pairs(ctx, &req.target, req.level.grid_res(), true).await?;
     let units = group(&pairs, req.level, req.area.as_ref());
     let mut info = Vec::with_capacity(units.len());
-    let (mut potential, mut expressed, mut hidden) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut all_potential, mut all_expressed) = (Vec::new(), Vec::new());
     for (unit, ps) in &units {
         info.push(describe(req.level, unit, main_pair(ps), &areas));
-        let p = suppress(count(ps.iter().map(|p| p.a).sum()), req.threshold);
-        potential.push(p);
-        expressed.push(suppress(count(ps.iter().map(|p| p.b).sum()), req.threshold));
-        hidden.push(p.is_none());
+        all_potential.push(count(ps.iter().map(|p| p.a).sum()));
+        all_expressed.push(count(ps.iter().map(|p| p.b).sum()));
     }
+    let potential = hide_list(&all_potential, req.threshold);
+    let expressed = hide_list(&all_expressed, req.threshold);
+    let hidden: Vec<bool> = potential.iter().map(Option::is_none).collect();
     let mut cols = unit_columns(&info);
     cols.push(Arc::new(UInt64Array::from(potential)));
     cols.push(Arc::new(UInt64Array::from(expressed)));
@@ -734,7 +736,7 @@ async fn measure(ctx: &SessionContext, req: &Request) -> Result<Measured> {
 /// person of the target within the catchment), and its ratio to the territory's.
 pub async fn accessibility(ctx: &SessionContext, req: &Request) -> Result<RecordBatch> {
     let m = measure(ctx, req).await?;
-    let shown: Vec<Option<u64>> = m.potential.iter().map(|n| suppress(*n, req.threshold)).collect();
+    let shown: Vec<Option<u64>> = hide_list(&m.potential, req.threshold);
     let relative: Vec<Option<f64>> =
         m.access.iter().map(|a| a.zip(m.reference).and_then(|(a, r)| (r > 0.0).then(|| a / r))).collect();
     let mut cols = unit_columns(&m.info);
@@ -752,7 +754,8 @@ pub async fn gaps(ctx: &SessionContext, req: &Request) -> Result<RecordBatch> {
     let mut order: Vec<usize> = (0..m.info.len()).collect();
     order.sort_by(|&a, &b| m.gap[b].total_cmp(&m.gap[a]).then(m.info[a].id.cmp(&m.info[b].id)));
     let info: Vec<UnitInfo> = order.iter().map(|&i| m.info[i].clone()).collect();
-    let shown: Vec<Option<u64>> = order.iter().map(|&i| suppress(m.potential[i], req.threshold)).collect();
+    let published = hide_list(&m.potential, req.threshold);
+    let shown: Vec<Option<u64>> = order.iter().map(|&i| published[i]).collect();
     let access: Vec<Option<f64>> = order.iter().map(|&i| m.access[i]).collect();
     let relative: Vec<Option<f64>> =
         access.iter().map(|a| a.zip(m.reference).and_then(|(a, r)| (r > 0.0).then(|| a / r))).collect();
