@@ -165,6 +165,9 @@ pub(crate) fn layout(lang: PageLang, session: Option<&Session>, title: &str, bod
         if a.role.can(Permission::AuditRead) {
             nav.push_str(&format!("<a href=\"/app/audit\">{}</a>", tr(l, "ca_nav_audit")));
         }
+        if a.role.can(Permission::ReportRead) {
+            nav.push_str(&format!("<a href=\"/reports\">{}</a>", tr(l, "ca_nav_reports")));
+        }
         nav.push_str(&format!("<a href=\"/\">{}</a></nav>", tr(l, "ca_nav_map")));
         nav.push_str(&format!(
             "<span class=\"who\">{} · {} · <a href=\"?lang={}\">{}</a> <form method=\"post\" action=\"/app/logout\">{}<button>{}</button></form></span>",
