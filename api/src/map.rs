@@ -188,6 +188,73 @@ pub fn hexes_svg(hexes: &[Hex], outlines_svg: &str, proj: &Projection, label: &s
     s
 }
 
+/// One area (a NIL) to fill.
+#[derive(Debug, Clone)]
+pub struct AreaFill {
+    /// The outline's id.
+    pub id: String,
+    /// Its fill.
+    pub fill: Fill,
+    /// `data-value` (empty when there is none).
+    pub value: String,
+    /// The tooltip.
+    pub title: String,
+}
+
+/// A choropleth of areas: each outline filled by its class, hidden values hatched,
+/// areas without a value grey.
+pub fn areas_svg(outlines: &[AreaOutline], fills: &[AreaFill], proj: &Projection, id: &str, label: &str) -> String {
+    let mut s = String::with_capacity(outlines.len() * 2048);
+    let _ = write!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"{id}\" class=\"choropleth\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"img\" aria-label=\"{label}\">\
+         <title>{label}</title><defs><pattern id=\"hatch-{id}\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
+         <rect width=\"4\" height=\"4\" fill=\"#e5e5e5\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"4\" stroke=\"#999\" stroke-width=\"1.5\"/></pattern></defs>",
+        id = escape(id),
+        w = proj.width,
+        h = proj.height,
+        label = escape(label),
+    );
+    for o in outlines {
+        let f = fills.iter().find(|f| f.id == o.id);
+        let (fill, class) = match f.map(|f| f.fill) {
+            Some(Fill::Colour(c)) => (c.to_owned(), "area"),
+            Some(Fill::Hatched) => (format!("url(#hatch-{})", escape(id)), "area suppressed"),
+            Some(Fill::Empty) | None => (NO_VALUE.to_owned(), "area empty"),
+        };
+        let mut d = String::new();
+        for r in rings(&o.geojson) {
+            path_of(r, proj, &mut d);
+        }
+        let _ = write!(
+            s,
+            "<path class=\"{class}\" data-area=\"{}\" data-value=\"{}\" d=\"{d}\" fill=\"{fill}\" stroke=\"#555\" stroke-width=\"0.6\"><title>{}</title></path>",
+            escape(&o.id),
+            escape(f.map_or("", |f| f.value.as_str())),
+            escape(&f.map_or_else(|| o.name.clone(), |f| f.title.clone())),
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// The legend of a choropleth: one swatch per class with its upper bound, then the
+/// hatched swatch for hidden values.
+pub fn legend_html(breaks: &[f64], palette: &[&str; 7], digits: usize, hidden: &str) -> String {
+    let mut s = String::from("<ul class=\"legend\">");
+    for (i, b) in breaks.iter().enumerate() {
+        let colour = palette[class_of(*b, breaks)];
+        let from = if i == 0 { String::new() } else { format!("{:.digits$} – ", breaks[i - 1]) };
+        let _ = write!(s, "<li><span style=\"background:{colour}\"></span>{from}{b:.digits$}</li>");
+    }
+    let _ = write!(
+        s,
+        "<li><span style=\"background:repeating-linear-gradient(45deg,#e5e5e5 0 2px,#999 2px 3px)\"></span>{}</li></ul>",
+        escape(hidden)
+    );
+    s
+}
+
 /// The fill of a hexagon with no value.
 pub const NO_VALUE: &str = "#cfd4da";
 

@@ -54,6 +54,8 @@ pub struct ReportQuery {
     pub version: Option<String>,
     /// `json` (default), `xlsx`, or for ISTAT also `csv`.
     pub format: Option<String>,
+    /// The target of the gap map (page only; default: the over-75s living alone).
+    pub target: Option<String>,
     /// Page language, `it` (default) or `en`.
     pub lang: Option<String>,
 }
@@ -97,8 +99,13 @@ async fn prepare(state: &AppState, who: &Signed, q: &ReportQuery) -> Result<Prep
             }
             let mut pinned: BTreeMap<String, u64> = current.clone();
             pinned.extend(stamp.0.clone());
-            let ctx = state.session_at(&pinned).await?;
-            (ctx, Stamp::of(&pinned))
+            if pinned == *current {
+                (state.ctx().clone(), Stamp::of(current))
+            } else {
+                let ctx = state.session_at(&pinned).await?;
+                mosaico_analytics::register(&ctx, state.inner.catalogue.clone(), state.inner.threshold).await?;
+                (ctx, Stamp::of(&pinned))
+            }
         }
     };
     Ok(Prepared { scope, period, ctx, stamp })
@@ -357,6 +364,142 @@ fn type_label(code: &str, lang: Lang) -> String {
     t(lang, &format!("rep_type_{code}"))
 }
 
+// ---- Maps ----
+
+/// The target of the gap map when none is asked for.
+const GAP_TARGET: &str = "anziani_75_soli";
+
+/// A NIL's gap for a target: its persons not matched by places within reach.
+#[derive(Debug, Clone)]
+struct NilGap {
+    nil_id: String,
+    nil: String,
+    potential: Option<u64>,
+    gap: Option<f64>,
+}
+
+/// The gap per NIL of `target` (for scopes with NIL: Milano), ranked.
+async fn nil_gaps(state: &AppState, ctx: &SessionContext, target: &str) -> Result<Vec<NilGap>, ApiError> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::{Float64Type, Int32Type, UInt64Type};
+    let target = state.catalogue().get(target).map_err(|e| ApiError::bad_request(format!("target: {e}")))?.clone();
+    let mut req = mosaico_analytics::territory::Request::new(&target);
+    req.threshold = state.inner.threshold;
+    req.level = mosaico_analytics::territory::Level::Nil;
+    let b = mosaico_analytics::territory::gaps(ctx, &req).await?;
+    let col = |n: &str| b.column_by_name(n).cloned();
+    let (Some(id), Some(name), Some(pot), Some(gap)) = (col("nil_id"), col("name"), col("potential"), col("gap"))
+    else {
+        return Ok(Vec::new());
+    };
+    let (id, name) = (id.as_primitive::<Int32Type>().clone(), name.as_string::<i32>().clone());
+    let (pot, gap) = (pot.as_primitive::<UInt64Type>().clone(), gap.as_primitive::<Float64Type>().clone());
+    Ok((0..b.num_rows())
+        .filter(|&i| id.is_valid(i))
+        .map(|i| NilGap {
+            nil_id: id.value(i).to_string(),
+            nil: if name.is_valid(i) { name.value(i).to_owned() } else { String::new() },
+            potential: pot.is_valid(i).then(|| pot.value(i)),
+            gap: gap.is_valid(i).then(|| gap.value(i)),
+        })
+        .collect())
+}
+
+fn maps_html(state: &AppState, r: &PianoDiZona, gaps: &[NilGap], target_name: &str, lang: Lang) -> String {
+    let outlines = &state.inner.nil;
+    let Some(bbox) = crate::map::bbox(outlines) else { return String::new() };
+    if r.coverage.is_empty() {
+        return String::new();
+    }
+    let proj = crate::map::Projection::fit(bbox, 520.0);
+    let hidden = t(lang, "rep_map_hidden");
+    // Coverage: users per 1,000 residents.
+    let values: Vec<f64> = r.coverage.iter().filter_map(|c| c.users_per_1000).collect();
+    let breaks = crate::map::breaks(&values);
+    let fills: Vec<crate::map::AreaFill> = r
+        .coverage
+        .iter()
+        .map(|c| {
+            let fill = match c.users_per_1000 {
+                Some(v) => crate::map::Fill::Colour(crate::map::PALETTE_GOOD[crate::map::class_of(v, &breaks)]),
+                None if c.users.mark.hidden() => crate::map::Fill::Hatched,
+                None => crate::map::Fill::Empty,
+            };
+            let value = c.users_per_1000.map(|v| format!("{v:.2}")).unwrap_or_default();
+            crate::map::AreaFill {
+                id: c.nil_id.to_string(),
+                fill,
+                title: format!(
+                    "{} {} · {}",
+                    c.nil_id,
+                    c.nil,
+                    if value.is_empty() { hidden.clone() } else { format!("{value} ‰") }
+                ),
+                value,
+            }
+        })
+        .collect();
+    let coverage_label = t(lang, "rep_map_coverage");
+    let mut h = format!(
+        "<h2>{}</h2><div class=\"maps\"><figure>{}<figcaption>{}{}</figcaption></figure>",
+        escape(&t(lang, "rep_maps")),
+        crate::map::areas_svg(outlines, &fills, &proj, "map-coverage", &coverage_label),
+        escape(&coverage_label),
+        crate::map::legend_html(&breaks, &crate::map::PALETTE_GOOD, 1, &hidden),
+    );
+    // Gaps: persons of the target not matched by places within reach.
+    let gap_values: Vec<f64> = gaps.iter().filter_map(|g| g.gap).collect();
+    let gap_breaks = crate::map::breaks(&gap_values);
+    let gap_fills: Vec<crate::map::AreaFill> = gaps
+        .iter()
+        .map(|g| {
+            let fill = match (g.gap, g.potential) {
+                (Some(v), _) => crate::map::Fill::Colour(crate::map::PALETTE[crate::map::class_of(v, &gap_breaks)]),
+                (None, None) => crate::map::Fill::Hatched,
+                _ => crate::map::Fill::Empty,
+            };
+            let value = g.gap.map(|v| format!("{v:.0}")).unwrap_or_default();
+            crate::map::AreaFill {
+                id: g.nil_id.clone(),
+                fill,
+                title: format!(
+                    "{} {} · {}",
+                    g.nil_id,
+                    g.nil,
+                    if value.is_empty() { hidden.clone() } else { value.clone() }
+                ),
+                value,
+            }
+        })
+        .collect();
+    let gap_label = tf(lang, "rep_map_gap", &[("target", target_name)]);
+    h.push_str(&format!(
+        "<figure>{}<figcaption>{}{}</figcaption></figure></div>",
+        crate::map::areas_svg(outlines, &gap_fills, &proj, "map-gap", &gap_label),
+        escape(&gap_label),
+        crate::map::legend_html(&gap_breaks, &crate::map::PALETTE, 0, &hidden),
+    ));
+    let top: Vec<&NilGap> = gaps.iter().filter(|g| g.gap.is_some_and(|v| v > 0.0)).take(10).collect();
+    if !top.is_empty() {
+        h.push_str(&format!(
+            "<table id=\"gaps\"><thead><tr><th>NIL</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            escape(&t(lang, "rep_h_target")),
+            escape(&t(lang, "rep_h_gap"))
+        ));
+        for g in top {
+            h.push_str(&format!(
+                "<tr><td>{} {}</td><td>{}</td><td>{}</td></tr>",
+                escape(&g.nil_id),
+                escape(&g.nil),
+                g.potential.map_or_else(|| "*".to_owned(), |p| thousands(p, lang)),
+                cell_num(g.gap, Mark::Shown, 0, lang)
+            ));
+        }
+        h.push_str("</tbody></table>");
+    }
+    h
+}
+
 // ---- The page ----
 
 const REPORT_STYLE: &str = "main{display:block;max-width:1100px}form.filters{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:end;margin:8px 0 16px}\
@@ -364,7 +507,9 @@ form.filters label{display:flex;flex-direction:column;font-size:13px;gap:2px}sel
 table{border-collapse:collapse;font-size:13px;margin:8px 0 20px;background:#fff}th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}\
 th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}tr.total td{font-weight:600;background:#f0f3f8}\
 .stamp{font-size:12px;color:#444}.error{background:#fde8e8;border:1px solid #e0a0a0;padding:8px 12px}.empty{background:#fff6db;border:1px solid #e8d48a;padding:8px 12px}\
-.downloads a{margin-right:12px}.legend{font-size:12px;color:#444}\
+.downloads a{margin-right:12px}.legend{font-size:12px;color:#444}.maps{display:flex;flex-wrap:wrap;gap:16px}\
+.maps figure{margin:0;background:#fff;border:1px solid #ddd;padding:8px}.maps svg{width:520px;max-width:95vw;height:auto}\
+ul.legend{padding:0;margin:6px 0}ul.legend li{list-style:none;display:inline-block;margin-right:10px}\
 @media print{header,form.filters,.downloads,.noprint{display:none}body{background:#fff}main{padding:0}}";
 
 fn cell_num(x: Option<f64>, mark: Mark, digits: usize, lang: Lang) -> String {
@@ -653,7 +798,14 @@ pub(crate) async fn page(
     let result = async {
         let p = prepare(&state, &who, &q).await?;
         let r = pdz(&state, &p).await?;
-        Ok::<_, ApiError>(report_html(&r, &q, lang))
+        let mut body = report_html(&r, &q, lang);
+        if !r.empty && !r.coverage.is_empty() {
+            let target = q.target.as_deref().filter(|s| !s.is_empty()).unwrap_or(GAP_TARGET);
+            let gaps = nil_gaps(&state, &p.ctx, target).await?;
+            let name = state.catalogue().get(target).map(|t| t.name_in(lang.code()).to_owned()).unwrap_or_default();
+            body.push_str(&maps_html(&state, &r, &gaps, &name, lang));
+        }
+        Ok::<_, ApiError>(body)
     }
     .await;
     match result {

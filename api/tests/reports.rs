@@ -317,6 +317,16 @@ async fn the_report_page_prints_the_tables_and_links_the_files() {
     ] {
         assert!(page.contains(want), "{want}");
     }
+    // Maps of coverage and of the gap per NIL: every NIL drawn, a class or a hatch each.
+    for id in ["map-coverage", "map-gap"] {
+        let start = page.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no {id}"));
+        let svg = &page[start..start + page[start..].find("</svg>").unwrap()];
+        assert_eq!(svg.matches("<path class=\"area").count(), 88, "{id}");
+        let coloured = svg.matches("fill=\"#").count();
+        let hatched = svg.matches("url(#hatch").count();
+        assert!(coloured + hatched >= 80 && coloured >= 40, "{id}: {coloured} coloured, {hatched} hatched");
+    }
+    assert!(page.contains("id=\"gaps\""), "the NIL with the largest gaps are listed");
     let (s, _, page) = get(&state, "/reports?year=2025&lang=en", Some(&tokens["dirigente"])).await;
     assert_eq!(s, StatusCode::OK);
     assert!(String::from_utf8(page).unwrap().contains("Piano di Zona — period 2025"));
