@@ -353,6 +353,61 @@ pub struct NilCoverage {
     pub users_per_1000: Option<f64>,
 }
 
+/// A waiting list (per ente and facility type) over the period, from the case
+/// database's dates: its length on the last day and the median waits.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct WaitingList {
+    /// Ente.
+    pub ente: String,
+    /// Facility type (RSA, CDD, …).
+    pub facility_type: String,
+    /// Waiting on the last day of the period.
+    pub waiting: Users,
+    /// Median days waited by then.
+    pub median_wait_days: Option<f64>,
+    /// Admitted during the period.
+    pub admitted: Users,
+    /// Median days from listing to admission.
+    pub median_days_to_admission: Option<f64>,
+}
+
+/// A waiting list before publication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitingRaw {
+    /// Ente.
+    pub ente: String,
+    /// Facility type.
+    pub facility_type: String,
+    /// Waiting on the last day.
+    pub waiting: u64,
+    /// Their median wait in days.
+    pub median_wait_days: Option<f64>,
+    /// Admitted in the period.
+    pub admitted: u64,
+    /// Their median days to admission.
+    pub median_days_to_admission: Option<f64>,
+}
+
+/// Waiting lists as published: lengths and admissions under the threshold hidden (with
+/// a complement in their list), and the median of a hidden count with it.
+pub fn publish_waiting_lists(raw: &[WaitingRaw], threshold: u64) -> Vec<WaitingList> {
+    let waiting: Vec<u64> = raw.iter().map(|r| r.waiting).collect();
+    let admitted: Vec<u64> = raw.iter().map(|r| r.admitted).collect();
+    let (wm, _) = disclosure::protect_list(&waiting, threshold);
+    let (am, _) = disclosure::protect_list(&admitted, threshold);
+    raw.iter()
+        .zip(wm.into_iter().zip(am))
+        .map(|(r, (wmark, amark))| WaitingList {
+            ente: r.ente.clone(),
+            facility_type: r.facility_type.clone(),
+            waiting: Users { value: disclosure::shown(r.waiting, wmark), mark: wmark },
+            median_wait_days: r.median_wait_days.filter(|_| !wmark.hidden()),
+            admitted: Users { value: disclosure::shown(r.admitted, amark), mark: amark },
+            median_days_to_admission: r.median_days_to_admission.filter(|_| !amark.hidden()),
+        })
+        .collect()
+}
+
 /// The Piano di Zona tables of a scope and a period.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PianoDiZona {
@@ -374,6 +429,9 @@ pub struct PianoDiZona {
     pub trend: Vec<TrendPoint>,
     /// Users per 1,000 residents per NIL, for enti mapped into NIL.
     pub coverage: Vec<NilCoverage>,
+    /// Residential care waiting lists, from the case database (filled by the caller
+    /// that has one; empty otherwise).
+    pub waiting_lists: Vec<WaitingList>,
 }
 
 const TOTAL: &str = "totale";
@@ -524,6 +582,7 @@ pub async fn piano_di_zona(
         tables,
         trend,
         coverage,
+        waiting_lists: Vec::new(),
     })
 }
 

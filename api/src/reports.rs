@@ -111,9 +111,29 @@ async fn prepare(state: &AppState, who: &Signed, q: &ReportQuery) -> Result<Prep
     Ok(Prepared { scope, period, ctx, stamp })
 }
 
-async fn pdz(state: &AppState, p: &Prepared) -> Result<PianoDiZona, ApiError> {
+async fn pdz(state: &AppState, who: &Signed, p: &Prepared) -> Result<PianoDiZona, ApiError> {
     let enti = enti_refs(&p.scope);
-    Ok(reports::piano_di_zona(&p.ctx, &enti, &p.period, state.inner.threshold, &CENSUS_2011, &p.stamp).await?)
+    let mut r = reports::piano_di_zona(&p.ctx, &enti, &p.period, state.inner.threshold, &CENSUS_2011, &p.stamp).await?;
+    if let Some(cases) = state.inner.cases.as_ref() {
+        let lists = cases
+            .store
+            .waitlist_summary(&who.0.actor, &p.scope.codes(), p.period.from, p.period.to)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        let raw: Vec<_> = lists
+            .into_iter()
+            .map(|w| reports::WaitingRaw {
+                ente: w.ente,
+                facility_type: w.facility_type,
+                waiting: w.waiting,
+                median_wait_days: w.median_wait_days,
+                admitted: w.admitted,
+                median_days_to_admission: w.median_days_to_admission,
+            })
+            .collect();
+        r.waiting_lists = reports::publish_waiting_lists(&raw, state.inner.threshold);
+    }
+    Ok(r)
 }
 
 async fn istat(state: &AppState, p: &Prepared) -> Result<IstatSurvey, ApiError> {
@@ -152,7 +172,7 @@ pub(crate) async fn api_piano_di_zona(
 ) -> Result<Response, ApiError> {
     let format = format_of(&q, &["json", "xlsx"])?;
     let p = prepare(&state, &who, &q).await?;
-    let report = pdz(&state, &p).await?;
+    let report = pdz(&state, &who, &p).await?;
     tracing::info!(user = %who.0.actor.username, scope = %p.scope.label(), period = %p.period.label(), version = %report.version, "piano di zona");
     match format.as_str() {
         "xlsx" => xlsx_response(&pdz_sheets(&report, Lang::It), &file_stem("piano_di_zona", &p)),
@@ -332,6 +352,34 @@ fn pdz_sheets(r: &PianoDiZona, lang: Lang) -> Vec<Sheet> {
                     vec![Cell::text(&p.period), Cell::text(area_label(&p.area_utenza, lang)), users_cell(&p.users)];
                 row.extend(money_cells(&p.spending, p.users.mark));
                 row
+            })
+            .collect(),
+    });
+    sheets.push(Sheet {
+        name: "Liste di attesa".into(),
+        preamble: vec![
+            "Liste di attesa della residenzialità: in attesa all'ultimo giorno del periodo, ammessi nel periodo".into(),
+        ],
+        headers: headers(&[
+            "ente",
+            "tipo_struttura",
+            "in_attesa",
+            "attesa_mediana_giorni",
+            "ammessi",
+            "giorni_mediani_all_ammissione",
+        ]),
+        rows: r
+            .waiting_lists
+            .iter()
+            .map(|w| {
+                vec![
+                    Cell::text(&w.ente),
+                    Cell::text(&w.facility_type),
+                    users_cell(&w.waiting),
+                    Cell::num(w.median_wait_days, w.waiting.mark.symbol()),
+                    users_cell(&w.admitted),
+                    Cell::num(w.median_days_to_admission, w.admitted.mark.symbol()),
+                ]
             })
             .collect(),
     });
@@ -742,6 +790,33 @@ fn report_html(r: &PianoDiZona, q: &ReportQuery, lang: Lang) -> String {
         h.push_str("</tr>");
     }
     h.push_str("</tbody></table>");
+    h.push_str(&format!("<h2>{}</h2>", escape(&t(lang, "rep_waiting"))));
+    if r.waiting_lists.is_empty() {
+        h.push_str(&format!("<p id=\"no-waiting\">{}</p>", escape(&t(lang, "rep_waiting_none"))));
+    } else {
+        h.push_str(&format!(
+            "<table id=\"waiting\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            escape(&t(lang, "rep_ente")),
+            escape(&t(lang, "rep_h_facility_type")),
+            escape(&t(lang, "rep_h_waiting")),
+            escape(&t(lang, "rep_h_median_wait")),
+            escape(&t(lang, "rep_h_admitted")),
+            escape(&t(lang, "rep_h_median_admission")),
+        ));
+        for w in &r.waiting_lists {
+            let ente = r.enti.iter().find(|e| e.istat == w.ente).map_or(w.ente.as_str(), |e| e.name.as_str());
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(ente),
+                escape(&w.facility_type),
+                users_html(&w.waiting, lang),
+                cell_num(w.median_wait_days, w.waiting.mark, 0, lang),
+                users_html(&w.admitted, lang),
+                cell_num(w.median_days_to_admission, w.admitted.mark, 0, lang),
+            ));
+        }
+        h.push_str("</tbody></table>");
+    }
     if !r.coverage.is_empty() {
         h.push_str(&format!(
             "<h2>{}</h2><table id=\"coverage\"><thead><tr><th>NIL</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
@@ -797,7 +872,7 @@ pub(crate) async fn page(
     let form = filters_form(&all, &q, lang);
     let result = async {
         let p = prepare(&state, &who, &q).await?;
-        let r = pdz(&state, &p).await?;
+        let r = pdz(&state, &who, &p).await?;
         let mut body = report_html(&r, &q, lang);
         if !r.empty && !r.coverage.is_empty() {
             let target = q.target.as_deref().filter(|s| !s.is_empty()).unwrap_or(GAP_TARGET);

@@ -227,7 +227,7 @@ async fn files_carry_the_same_numbers_and_the_istat_rows_add_up() {
     use calamine::Reader as _;
     let mut wb = calamine::Xlsx::new(Cursor::new(body)).unwrap();
     let names = wb.sheet_names().to_vec();
-    assert_eq!(names, ["Milano", "Andamento", "Copertura NIL"]);
+    assert_eq!(names, ["Milano", "Andamento", "Liste di attesa", "Copertura NIL"]);
     let sheet = wb.worksheet_range("Milano").unwrap();
     let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
     let last = rows.iter().rev().find(|r| r.first().is_some_and(|c| c == "Totale")).unwrap();
@@ -327,6 +327,7 @@ async fn the_report_page_prints_the_tables_and_links_the_files() {
         assert!(coloured + hatched >= 80 && coloured >= 40, "{id}: {coloured} coloured, {hatched} hatched");
     }
     assert!(page.contains("id=\"gaps\""), "the NIL with the largest gaps are listed");
+    assert!(page.contains("id=\"no-waiting\""), "no residential care here, and the page says so");
     let (s, _, page) = get(&state, "/reports?year=2025&lang=en", Some(&tokens["dirigente"])).await;
     assert_eq!(s, StatusCode::OK);
     assert!(String::from_utf8(page).unwrap().contains("Piano di Zona — period 2025"));

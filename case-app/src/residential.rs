@@ -222,6 +222,79 @@ pub struct Waitlist {
     pub free_places: i64,
 }
 
+/// A request's time on a waiting list: when it was listed, and when it left (admitted
+/// or withdrawn), if it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Listing {
+    /// Ente.
+    pub ente: String,
+    /// Facility type.
+    pub facility_type: String,
+    /// Listed on (all documents verified).
+    pub listed_on: NaiveDate,
+    /// First admitted on.
+    pub admitted_on: Option<NaiveDate>,
+    /// Withdrawn on.
+    pub closed_on: Option<NaiveDate>,
+}
+
+/// A waiting list's length and waits, per ente and facility type.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct WaitlistSummary {
+    /// Ente.
+    pub ente: String,
+    /// Facility type.
+    pub facility_type: String,
+    /// Waiting on the last day of the period.
+    pub waiting: u64,
+    /// Median days those waiting had waited by then.
+    pub median_wait_days: Option<f64>,
+    /// Admitted during the period.
+    pub admitted: u64,
+    /// Median days from listing to admission of those admitted.
+    pub median_days_to_admission: Option<f64>,
+}
+
+fn median(mut v: Vec<i64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] as f64 } else { (v[n / 2 - 1] + v[n / 2]) as f64 / 2.0 })
+}
+
+/// The waiting lists over `from..=to`: who was waiting on `to` and for how long, who
+/// was admitted in the period and after how long. Computed from dates only, so the
+/// same period gives the same figures whenever it is asked.
+pub fn summarize(listings: &[Listing], from: NaiveDate, to: NaiveDate) -> Vec<WaitlistSummary> {
+    // Per (ente, type): days waited by those waiting, days to admission of those admitted.
+    type Waits = (Vec<i64>, Vec<i64>);
+    let mut groups: std::collections::BTreeMap<(&str, &str), Waits> = Default::default();
+    for l in listings {
+        let g = groups.entry((l.ente.as_str(), l.facility_type.as_str())).or_default();
+        let gone = |d: Option<NaiveDate>| d.is_some_and(|d| d <= to);
+        if l.listed_on <= to && !gone(l.admitted_on) && !gone(l.closed_on) {
+            g.0.push((to - l.listed_on).num_days());
+        }
+        if let Some(a) = l.admitted_on.filter(|a| *a >= from && *a <= to) {
+            g.1.push((a - l.listed_on).num_days().max(0));
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, (w, a))| !w.is_empty() || !a.is_empty())
+        .map(|((ente, ft), (waiting, admitted))| WaitlistSummary {
+            ente: ente.to_owned(),
+            facility_type: ft.to_owned(),
+            waiting: waiting.len() as u64,
+            admitted: admitted.len() as u64,
+            median_wait_days: median(waiting),
+            median_days_to_admission: median(admitted),
+        })
+        .collect()
+}
+
 /// Scores a request: each factor scaled to 0–1, weighted by its share of the weights.
 pub fn score(w: &Weights, need: i64, waiting_days: i64, household: i64) -> (f64, Vec<ScorePart>) {
     let total = w.need + w.waiting + w.household;
@@ -1014,5 +1087,32 @@ mod tests {
         for bad in ["2024-13", "2024-2", "24-02", "2024/02", ""] {
             assert!(Month::parse("month", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn waiting_lists_are_summarised_at_the_end_of_the_period() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let l = |listed: &str, admitted: Option<&str>, closed: Option<&str>| Listing {
+            ente: "015146".into(),
+            facility_type: "RSA".into(),
+            listed_on: d(listed),
+            admitted_on: admitted.map(d),
+            closed_on: closed.map(d),
+        };
+        let all = [
+            l("2025-01-01", None, None),               // waiting 364 days on 2025-12-31
+            l("2025-12-01", None, None),               // waiting 30
+            l("2025-06-01", Some("2025-07-01"), None), // admitted after 30
+            l("2025-03-01", Some("2025-05-10"), None), // admitted after 70
+            l("2025-02-01", None, Some("2025-04-01")), // withdrawn: neither
+            l("2026-01-10", None, None),               // listed after the period
+            l("2024-11-01", Some("2026-02-01"), None), // still waiting on 2025-12-31: 425
+        ];
+        let s = summarize(&all, d("2025-01-01"), d("2025-12-31"));
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].waiting, s[0].admitted), (3, 2));
+        assert_eq!(s[0].median_wait_days, Some(364.0));
+        assert_eq!(s[0].median_days_to_admission, Some(50.0));
+        assert!(summarize(&all, d("2020-01-01"), d("2020-12-31")).is_empty());
     }
 }

@@ -159,6 +159,20 @@ async fn a_placement_goes_from_request_to_a_certificate(f: &Fixture) {
     assert_eq!((stay.facility_id, stay.admitted_on, stay.discharged_on), (rsa.id, m.first(), None));
     assert_eq!(f.store.facility(&f.back_office, rsa.id).await.unwrap().0.occupied, 1);
 
+    // The waiting list as reports see it: admitted in the month, after its wait; the
+    // day before the admission, still waiting.
+    let enti = vec![mosaico_domain::MILANO.to_owned()];
+    let last = m.next_first() - Duration::days(1);
+    let s = f.store.waitlist_summary(&f.back_office, &enti, m.first(), last).await.unwrap();
+    let rsa_list = s.iter().find(|w| w.facility_type == "RSA").expect("an RSA list");
+    assert_eq!((rsa_list.admitted, rsa_list.waiting), (1, 0));
+    assert_eq!(rsa_list.median_days_to_admission, Some((m.first() - listed).num_days() as f64));
+    let day_before = m.first() - Duration::days(1);
+    let s = f.store.waitlist_summary(&f.back_office, &enti, day_before, day_before).await.unwrap();
+    let rsa_list = s.iter().find(|w| w.facility_type == "RSA").expect("an RSA list");
+    assert_eq!((rsa_list.admitted, rsa_list.waiting), (0, 1));
+    assert_eq!(rsa_list.median_wait_days, Some((day_before - listed).num_days() as f64));
+
     // A month of presences: absent on days 5–9 (two paid in full, three at 50%).
     let days = m.days();
     let grid = days.iter().map(|d| (*d, if (5..=9).contains(&d.day()) { "absent" } else { "present" }));

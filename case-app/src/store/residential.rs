@@ -295,6 +295,24 @@ impl Store {
         Ok(read!(self, |c| c.requests_in_scope(ente, ambito, status).await?))
     }
 
+    /// The waiting lists of the enti in scope over `from..=to` (length at the end,
+    /// median waits); for managers' dashboards and reports, without names.
+    pub async fn waitlist_summary(
+        &self,
+        actor: &Actor,
+        enti: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<WaitlistSummary>> {
+        if !(actor.role.can(Permission::ReportRead) || actor.role.can(Permission::FacilityRead)) {
+            return Err(CaseError::Forbidden("see waiting lists"));
+        }
+        let (ente, ambito) = scope(actor);
+        let listings: Vec<Listing> = read!(self, |c| c.listings_in_scope(ente, ambito).await?);
+        let wanted: Vec<Listing> = listings.into_iter().filter(|l| enti.contains(&l.ente)).collect();
+        Ok(summarize(&wanted, from, to))
+    }
+
     /// The placement requests of a case.
     pub async fn case_placements(&self, actor: &Actor, case_id: i64) -> Result<Vec<PlacementRequest>> {
         actor.require(Permission::CaseRead, "read case files")?;

@@ -127,6 +127,7 @@ pub(crate) trait ResidentialOps {
         now: DateTime<Utc>,
     ) -> sqlx::Result<u64>;
     async fn waitlist_candidates(&mut self, ente: &str, facility_type: &str) -> sqlx::Result<Vec<Candidate>>;
+    async fn listings_in_scope(&mut self, ente: &str, ambito: &str) -> sqlx::Result<Vec<Listing>>;
     async fn free_places(&mut self, ente: &str, facility_type: &str, day: NaiveDate) -> sqlx::Result<i64>;
 
     async fn occupied_from(&mut self, facility_id: i64, day: NaiveDate) -> sqlx::Result<Vec<Stay>>;
@@ -367,6 +368,20 @@ macro_rules! impl_residential {
                 .bind(ente)
                 .bind(ambito)
                 .bind(status)
+                .fetch_all(&mut *self)
+                .await
+            }
+
+            async fn listings_in_scope(&mut self, ente: &str, ambito: &str) -> sqlx::Result<Vec<Listing>> {
+                sqlx::query_as(
+                    "SELECT r.ente, r.facility_type, r.listed_on, \
+                     (SELECT MIN(s.admitted_on) FROM stays s WHERE s.request_id = r.id) AS admitted_on, \
+                     CASE WHEN r.status = 'withdrawn' THEN r.closed_on END AS closed_on \
+                     FROM placement_requests r WHERE r.listed_on IS NOT NULL \
+                     AND (r.ente = $1 OR r.ente IN (SELECT istat FROM enti WHERE ambito = $2))",
+                )
+                .bind(ente)
+                .bind(ambito)
                 .fetch_all(&mut *self)
                 .await
             }
