@@ -68,6 +68,12 @@ test('a manager opens the Piano di Zona of a year, downloads it and makes it aga
 
 test('an empty year is said so, a bad filter keeps the form, a social worker is refused', async () => {
   const { context, page } = await signIn('dirigente');
+  // The last twelve months by default, with the RSA waiting list the demo keeps.
+  await page.goto(base + '/reports');
+  const waiting = await page.locator('#waiting tbody tr').allInnerTexts();
+  assert.ok(waiting.some((r) => r.includes('RSA')), waiting.join(' | '));
+  assert.equal(await page.locator('#map-coverage path.area').count(), 88);
+
   await page.goto(base + '/reports?year=2012');
   assert.match(await page.locator('#empty').innerText(), /Nessun intervento nel periodo 2012/);
   assert.equal(await page.locator('table.pdz').count(), 0);
