@@ -523,6 +523,15 @@ pub(crate) async fn requests(
     let series = mosaico_analytics::forecast::monthly_cases(state.ctx(), area, (today.year(), today.month())).await?;
     let mut v = forecast_json(&series.values, Some(&series.start), None, q.horizon, q.level, None)?;
     v["area"] = json!(area);
-    v["series"] = serde_json::to_value(&series).map_err(|e| ApiError::internal(&e))?;
+    // The monthly counts leave the platform: those under the threshold are hidden (with a
+    // complement, so the series' total does not give one away) and counted as such.
+    let counts: Vec<u64> = series.values.iter().map(|x| x.max(0.0).round() as u64).collect();
+    let shown = mosaico_analytics::disclosure::hide_list(&counts, state.inner.threshold);
+    v["series"] = json!({
+        "start": series.start,
+        "values": shown,
+        "suppressed": shown.iter().filter(|x| x.is_none()).count(),
+        "threshold": state.inner.threshold,
+    });
     Ok(Json(v))
 }

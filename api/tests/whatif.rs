@@ -274,7 +274,13 @@ async fn projections_and_series_forecasts() {
     // The requests of the warehouse: case files opened per month, up to last month.
     let (s, v) = call(&state, "GET", "/api/v1/forecast/requests?area=anziani&horizon=6", None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let values: Vec<f64> = v["series"]["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let raw = v["series"]["values"].as_array().unwrap();
+    let values: Vec<f64> = raw.iter().filter_map(Value::as_f64).collect();
+    // Months under the threshold are hidden, visibly, never alone.
+    let hidden = raw.iter().filter(|x| x.is_null()).count();
+    assert_eq!(v["series"]["suppressed"], hidden);
+    assert_ne!(hidden, 1);
+    assert!(values.iter().all(|&x| x == 0.0 || x >= 5.0), "a count under 5 is shown: {}", v["series"]);
     let opened = count("SELECT count(*) FROM cases WHERE area_utenza = 'anziani'").await as f64;
     assert!(values.iter().sum::<f64>() <= opened && values.iter().sum::<f64>() > 0.5 * opened, "{}", v["series"]);
     assert_eq!(v["forecast"].as_array().unwrap().len(), 6);
