@@ -55,7 +55,11 @@ pub struct SqlConfig {
 impl Default for SqlConfig {
     fn default() -> Self {
         let d = crate::sql::Limits::default();
-        Self { timeout_secs: d.timeout.as_secs(), memory_mib: (d.memory_bytes >> 20) as u64, max_rows: d.max_rows as u64 }
+        Self {
+            timeout_secs: d.timeout.as_secs(),
+            memory_mib: (d.memory_bytes >> 20) as u64,
+            max_rows: d.max_rows as u64,
+        }
     }
 }
 

@@ -329,7 +329,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::io::Write::flush(&mut f)?;
                 }
                 None => {
-                    if matches!(format, Format::Parquet | Format::Xlsx | Format::Arrow) && std::io::stdout().is_terminal() {
+                    if matches!(format, Format::Parquet | Format::Xlsx | Format::Arrow)
+                        && std::io::stdout().is_terminal()
+                    {
                         anyhow::bail!("{format:?} is binary: give --out FILE or redirect standard output");
                     }
                     let mut stdout = std::io::stdout();

@@ -213,8 +213,12 @@ async fn answer(state: &AppState, who: &Signed, query: &str, format: Format) -> 
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let actor = &who.0.actor;
     match &result {
-        Ok(o) => tracing::info!(user = %actor.username, enti = ?actor.enti, query, rows = o.rows, elapsed_ms, "sql query"),
-        Err(e) => tracing::info!(user = %actor.username, enti = ?actor.enti, query, elapsed_ms, refused = %e.message, "sql query refused"),
+        Ok(o) => {
+            tracing::info!(user = %actor.username, enti = ?actor.enti, query, rows = o.rows, elapsed_ms, "sql query")
+        }
+        Err(e) => {
+            tracing::info!(user = %actor.username, enti = ?actor.enti, query, elapsed_ms, refused = %e.message, "sql query refused")
+        }
     }
     let outcome = result?;
     respond(outcome, format, elapsed_ms, state.inner.threshold)
@@ -225,12 +229,16 @@ async fn run(state: &AppState, enti: &[String], query: &str) -> Result<Outcome, 
     check(query)?;
     let limits = state.inner.sql;
     let resources = catalog::Resources { memory_bytes: limits.memory_bytes };
-    let ctx =
-        catalog::tenant_session(state.ctx(), enti, resources).await.map_err(|e| ApiError::internal(&e))?;
-    let work = execute(&ctx, query, limits);
-    let (schema, batches, counts) = match tokio::time::timeout(limits.timeout, work).await {
-        Ok(r) => r?,
+    let ctx = catalog::tenant_session(state.ctx(), enti, resources).await.map_err(|e| ApiError::internal(&e))?;
+    // On a task of its own, so the timer fires even while an operator holds its worker
+    // thread; aborting the task drops the stream, which cancels the plan at its next
+    // yield.
+    let mut work = tokio::spawn(execute(ctx, query.to_owned(), limits));
+    let (schema, batches, counts) = match tokio::time::timeout(limits.timeout, &mut work).await {
+        Ok(Ok(r)) => r?,
+        Ok(Err(e)) => return Err(ApiError::internal(&e)),
         Err(_) => {
+            work.abort();
             return Err(ApiError::unprocessable(format!(
                 "the query ran longer than {}, the limit, and was stopped; narrow it (WHERE, LIMIT) or aggregate",
                 seconds(limits.timeout)
@@ -246,18 +254,23 @@ async fn run(state: &AppState, enti: &[String], query: &str) -> Result<Outcome, 
         .map_err(|e| ApiError::internal(&e))?;
     let suppressed_columns =
         schema.fields().iter().zip(&counts).filter(|(_, c)| **c).map(|(f, _)| f.name().clone()).collect();
-    Ok(Outcome { rows: batches.iter().map(RecordBatch::num_rows).sum(), schema: out_schema, batches, suppressed_columns })
+    Ok(Outcome {
+        rows: batches.iter().map(RecordBatch::num_rows).sum(),
+        schema: out_schema,
+        batches,
+        suppressed_columns,
+    })
 }
 
 /// Plans under [`SQLOptions`] that refuse DDL, DML and statements, finds the count
 /// columns, and streams the result up to the row cap.
 async fn execute(
-    ctx: &SessionContext,
-    query: &str,
+    ctx: SessionContext,
+    query: String,
     limits: Limits,
 ) -> Result<(SchemaRef, Vec<RecordBatch>, Vec<bool>), ApiError> {
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
-    let df = ctx.sql_with_options(query, options).await.map_err(|e| query_error(&e, limits))?;
+    let df = ctx.sql_with_options(&query, options).await.map_err(|e| query_error(&e, limits))?;
     let counts = counts::count_columns(df.logical_plan());
     let mut stream = df.execute_stream().await.map_err(|e| query_error(&e, limits))?;
     let schema = stream.schema();
@@ -347,7 +360,7 @@ fn seconds(d: Duration) -> String {
 }
 
 fn mebibytes(bytes: usize) -> String {
-    if bytes % (1 << 20) == 0 { format!("{} MiB", bytes >> 20) } else { format!("{bytes} bytes") }
+    if bytes.is_multiple_of(1 << 20) { format!("{} MiB", bytes >> 20) } else { format!("{bytes} bytes") }
 }
 
 /// The result in its format; files get a `Content-Disposition` name.
@@ -355,7 +368,9 @@ fn respond(o: Outcome, format: Format, elapsed_ms: u64, threshold: u64) -> Resul
     let internal = |e: anyhow::Error| ApiError::internal(&e);
     let name = format!("mosaico-sql-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
     match format {
-        Format::Json => Ok(Json(json_body(&o, elapsed_ms, threshold).map_err(|e| ApiError::internal(&e))?).into_response()),
+        Format::Json => {
+            Ok(Json(json_body(&o, elapsed_ms, threshold).map_err(|e| ApiError::internal(&e))?).into_response())
+        }
         Format::Csv => {
             let mut buf = Vec::new();
             crate::sql_out::csv(&o.batches, &mut buf).map_err(internal)?;
@@ -386,11 +401,8 @@ fn json_body(o: &Outcome, elapsed_ms: u64, threshold: u64) -> Result<Value, data
     let mut rows = Vec::with_capacity(o.rows);
     let options = FormatOptions::default();
     for b in &o.batches {
-        let text = b
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()?;
+        let text =
+            b.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options)).collect::<Result<Vec<_>, _>>()?;
         for i in 0..b.num_rows() {
             let row = b.columns().iter().zip(&text).map(|(c, t)| crate::sql_out::json_value(c.as_ref(), i, t));
             rows.push(Value::Array(row.collect()));

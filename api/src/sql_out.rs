@@ -109,9 +109,12 @@ pub fn xlsx(schema: &Schema, batches: &[RecordBatch]) -> anyhow::Result<Vec<u8>>
                 match Cell::of(column.as_ref(), i) {
                     Cell::Number(n) => sheet.write_number(r, c, n)?,
                     Cell::Bool(b) => sheet.write_boolean(r, c, b)?,
-                    Cell::Date(y, m, d) => {
-                        sheet.write_datetime_with_format(r, c, rust_xlsxwriter::ExcelDateTime::from_ymd(y, m, d)?, &date)?
-                    }
+                    Cell::Date(y, m, d) => sheet.write_datetime_with_format(
+                        r,
+                        c,
+                        rust_xlsxwriter::ExcelDateTime::from_ymd(y, m, d)?,
+                        &date,
+                    )?,
                     Cell::Text => sheet.write_string(r, c, text.value(i).to_string())?,
                 };
             }

@@ -99,7 +99,11 @@ pub async fn tenant_session(shared: &SessionContext, enti: &[String], res: Resou
             }
             Access::Through { key, parent } => {
                 let Some((_, parent_plan)) = plans.iter().find(|(n, _)| *n == parent) else {
-                    tracing::warn!(table = name, parent, "the parent of a scoped table is missing; the table is left out");
+                    tracing::warn!(
+                        table = name,
+                        parent,
+                        "the parent of a scoped table is missing; the table is left out"
+                    );
                     continue;
                 };
                 through(name, base, key, parent_plan.clone())?

@@ -66,9 +66,7 @@ fn by_qualified_name(plan: &LogicalPlan) -> Vec<bool> {
     plan.schema()
         .columns()
         .iter()
-        .map(|c| {
-            inputs.iter().any(|(p, counts)| p.schema().maybe_index_of_column(c).is_some_and(|i| counts[i]))
-        })
+        .map(|c| inputs.iter().any(|(p, counts)| p.schema().maybe_index_of_column(c).is_some_and(|i| counts[i])))
         .collect()
 }
 
@@ -111,7 +109,12 @@ pub fn suppressed_schema(schema: &Schema, counts: &[bool]) -> SchemaRef {
 }
 
 /// Hides the counts under `threshold` in a batch (see the module's rule).
-pub fn suppress(batch: &RecordBatch, counts: &[bool], schema: &SchemaRef, threshold: u64) -> Result<RecordBatch, ArrowError> {
+pub fn suppress(
+    batch: &RecordBatch,
+    counts: &[bool],
+    schema: &SchemaRef,
+    threshold: u64,
+) -> Result<RecordBatch, ArrowError> {
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for (column, is_count) in batch.columns().iter().zip(counts) {
         if !*is_count {
@@ -160,7 +163,8 @@ mod tests {
         assert_eq!(out.schema().field(2).name(), "n_suppressed");
         let n = out.column(1).as_primitive::<Int64Type>();
         let hidden = out.column(2).as_boolean();
-        let got: Vec<(Option<i64>, bool)> = (0..5).map(|i| (n.is_valid(i).then(|| n.value(i)), hidden.value(i))).collect();
+        let got: Vec<(Option<i64>, bool)> =
+            (0..5).map(|i| (n.is_valid(i).then(|| n.value(i)), hidden.value(i))).collect();
         assert_eq!(got, vec![(Some(0), false), (None, true), (None, true), (Some(5), false), (None, false)]);
     }
 }
