@@ -136,17 +136,18 @@ impl Format {
 }
 
 /// Runs one read-only query over the caller's enti.
-#[utoipa::path(post, path = "/api/v1/sql", tag = "analysis", request_body = SqlRequest,
+#[utoipa::path(post, path = "/api/v1/sql", tag = "analysis", operation_id = "sql_query", request_body = SqlRequest,
     params(("format" = Option<String>, Query, description = "`json` (default), `csv`, `xlsx` or `arrow`")),
     description = "One read-only query (SELECT, WITH … SELECT or VALUES) over the warehouse tables of the caller's \
         enti: `population`, `facilities`, `cases`, `interventions` (through their case), `isee` (through the \
         household), `csi_persons`, `csi_cases`, `csi_interventions`, `csi_assessments`, filtered to the caller's \
         enti by the engine; `areas`, `cells`, `census_sections`, `census_crosswalk` whole; the H3 functions. \
-        Needs the SqlQuery permission (planners, statisticians); with the session cookie, send `x-csrf-token`. \
+        Needs the SqlQuery permission (planners, statisticians); with the session cookie send `x-csrf-token`, \
+        or send the session token as `Authorization: Bearer` (no CSRF token then). \
         Every output column that is a COUNT(…) (found in the query plan, through aliases, casts, subqueries, \
         unions and joins) has its values from 1 to threshold-1 replaced by null and a companion boolean column \
         `<name>_suppressed`; arithmetic on counts is not followed and there is no complementary suppression. \
-        Limits (configurable): 30 s, 512 MiB of memory, 1,000,000 rows.",
+        Limits (defaults, configurable in `[sql]`): 30 s, 512 MiB of memory, 1,000,000 rows.",
     responses((status = 200, description = "JSON `{columns: [{name, type}], rows: [[…]], row_count, elapsed_ms, \
         threshold, suppressed_columns}`, or a CSV / XLSX / Arrow IPC download"),
         (status = 400, description = "Not one query, a refused statement, an unknown table or column, a bad format"),
@@ -167,7 +168,7 @@ pub async fn post(
 }
 
 /// Runs one read-only query over the caller's enti (for downloads from a browser).
-#[utoipa::path(get, path = "/api/v1/sql", tag = "analysis", params(SqlParams),
+#[utoipa::path(get, path = "/api/v1/sql", tag = "analysis", operation_id = "sql_download", params(SqlParams),
     description = "As POST /api/v1/sql, with the query in `q`; no CSRF token needed.",
     responses((status = 200, description = "As POST"), (status = 400, description = "As POST"),
         (status = 401, description = "No session"), (status = 403, description = "No SqlQuery permission"),

@@ -328,6 +328,16 @@ async fn sessions_permissions_and_the_csrf_token_are_checked() {
     let a = send(&app, no_csrf).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert!(a.message().contains("x-csrf-token"), "{}", a.message());
+    // Scripts may send the session token as a bearer token, without CSRF token.
+    let token = auth.cookie.split_once('=').unwrap().1;
+    let bearer = Request::post("/api/v1/sql")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(body())
+        .unwrap();
+    let a = send(&app, bearer).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.message());
+    assert_eq!(a.json()["rows"], json!([[1]]));
     // A GET (a browser's download link) needs no token.
     let get = Request::get("/api/v1/sql?q=SELECT%2042%20AS%20answer&format=csv")
         .header("cookie", &auth.cookie)

@@ -43,7 +43,7 @@ pub enum Access {
 
 /// The tables an analyst may query and how each is scoped. Every other table is out:
 /// `quarantine` (rejected source rows, as they came), `ingest_runs` and
-/// `case_db_watermarks` (operations), `scenarios` (planners' drafts).
+/// `ingest_watermarks` (operations), `scenarios` (planners' drafts).
 pub const TABLES: &[(&str, Access)] = &[
     ("population", Access::Ente("comune_istat")),
     ("facilities", Access::Ente("comune_istat")),
