@@ -32,12 +32,23 @@ impl Signed {
 
 async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<Session>, CaseError> {
     let Some(cases) = state.inner.cases.as_ref() else { return Ok(None) };
-    let Some(token) = mosaico_case_app::http::session_token(&parts.headers) else { return Ok(None) };
+    let Some(token) = mosaico_case_app::http::session_token(&parts.headers).or_else(|| bearer(&parts.headers)) else {
+        return Ok(None);
+    };
     match cases.store.session(&token).await {
         Ok(s) => Ok(Some(s)),
         Err(CaseError::Unauthorized) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The token of `Authorization: Bearer <token>`: the session cookie's value, for
+/// scripts. A browser never sends it on its own, so it needs no CSRF token.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
 impl FromRequestParts<AppState> for Signed {

@@ -34,6 +34,44 @@ pub struct Config {
     /// Co-payment rules per service, a TOML file like `domain/copay.toml` (default: the
     /// built-in one).
     pub copay_rules: Option<PathBuf>,
+    /// Limits of the analysts' SQL endpoint (`[sql]`).
+    pub sql: SqlConfig,
+}
+
+/// The `[sql]` table: limits of `/api/v1/sql`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqlConfig {
+    /// A query planned and run longer than this is stopped (default 30;
+    /// `MOSAICO_SQL_TIMEOUT_SECS`).
+    pub timeout_secs: u64,
+    /// The engine's memory for one query, in MiB (default 512; no spilling to disk;
+    /// `MOSAICO_SQL_MEMORY_MIB`).
+    pub memory_mib: u64,
+    /// The most rows a result may have (default 1,000,000; `MOSAICO_SQL_MAX_ROWS`).
+    pub max_rows: u64,
+}
+
+impl Default for SqlConfig {
+    fn default() -> Self {
+        let d = crate::sql::Limits::default();
+        Self {
+            timeout_secs: d.timeout.as_secs(),
+            memory_mib: (d.memory_bytes >> 20) as u64,
+            max_rows: d.max_rows as u64,
+        }
+    }
+}
+
+impl SqlConfig {
+    /// The limits the endpoint applies.
+    pub fn limits(&self) -> crate::sql::Limits {
+        crate::sql::Limits {
+            timeout: std::time::Duration::from_secs(self.timeout_secs),
+            memory_bytes: usize::try_from(self.memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            max_rows: usize::try_from(self.max_rows).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 impl Default for Config {
@@ -49,6 +87,7 @@ impl Default for Config {
             ingest: None,
             targets: None,
             copay_rules: None,
+            sql: SqlConfig::default(),
         }
     }
 }
@@ -121,6 +160,18 @@ impl Config {
                     });
                 }
             });
+        }
+        for (name, slot) in [
+            ("MOSAICO_SQL_TIMEOUT_SECS", &mut cfg.sql.timeout_secs),
+            ("MOSAICO_SQL_MEMORY_MIB", &mut cfg.sql.memory_mib),
+            ("MOSAICO_SQL_MAX_ROWS", &mut cfg.sql.max_rows),
+        ] {
+            if let Ok(v) = std::env::var(name) {
+                *slot = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError::Env {
+                    name,
+                    message: format!("'{v}' is not a whole number above 0"),
+                })?;
+            }
         }
         if let Ok(v) = std::env::var("MOSAICO_SUPPRESSION_THRESHOLD") {
             cfg.suppression_threshold = v.parse().map_err(|_| ConfigError::Env {

@@ -24,6 +24,7 @@ mod pages;
 mod planner;
 pub mod reports;
 pub mod scope;
+pub mod sql;
 pub mod sql_out;
 pub mod territory;
 mod whatif;
@@ -49,6 +50,7 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     ctx: SessionContext,
     /// The case-management core, when a case database is configured.
@@ -64,6 +66,8 @@ struct Inner {
     versions: std::collections::BTreeMap<String, u64>,
     /// Birth, death and migration rates of population projections.
     rates: Arc<RateTable>,
+    /// The limits of `/api/v1/sql`.
+    sql: sql::Limits,
 }
 
 impl std::fmt::Debug for AppState {
@@ -106,23 +110,30 @@ impl AppState {
         }
         let rates = Arc::new(RateTable::built_in());
         Ok(Self {
-            inner: Arc::new(Inner { ctx, threshold, nil, cases: None, catalogue, wh: wh.clone(), versions, rates }),
+            inner: Arc::new(Inner {
+                ctx,
+                threshold,
+                nil,
+                cases: None,
+                catalogue,
+                wh: wh.clone(),
+                versions,
+                rates,
+                sql: sql::Limits::default(),
+            }),
         })
     }
 
     /// Adds the case-management core (its API under `/api/v1/` and pages under `/app/`).
     pub fn with_cases(self, cases: mosaico_case_app::CaseState) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
-            ctx: arc.ctx.clone(),
-            threshold: arc.threshold,
-            nil: arc.nil.clone(),
-            cases: arc.cases.clone(),
-            catalogue: arc.catalogue.clone(),
-            wh: arc.wh.clone(),
-            versions: arc.versions.clone(),
-            rates: arc.rates.clone(),
-        });
+        let inner = Arc::unwrap_or_clone(self.inner);
         Self { inner: Arc::new(Inner { cases: Some(cases), ..inner }) }
+    }
+
+    /// Sets the limits of `/api/v1/sql` (time, memory, rows).
+    pub fn with_sql_limits(self, limits: sql::Limits) -> Self {
+        let inner = Arc::unwrap_or_clone(self.inner);
+        Self { inner: Arc::new(Inner { sql: limits, ..inner }) }
     }
 
     fn ctx(&self) -> &SessionContext {
@@ -164,6 +175,11 @@ impl ApiError {
     /// A 400 with a message for the caller.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+    }
+
+    /// A 422: the query is understood but cannot be answered within the limits.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::UNPROCESSABLE_ENTITY, message: message.into() }
     }
 
     /// A 500: the cause is logged, not sent.
@@ -219,6 +235,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/reports/piano-di-zona", get(reports::api_piano_di_zona))
         .route("/api/v1/reports/istat", get(reports::api_istat))
         .route("/reports", get(reports::page))
+        .route("/api/v1/sql", get(sql::get).post(sql::post))
         .route("/planner/scenarios", get(whatif_pages::scenarios).post(whatif_pages::create))
         .route("/planner/scenarios/{id}", get(whatif_pages::scenario))
         .route("/planner/locate", get(whatif_pages::locate))
@@ -245,10 +262,11 @@ async fn healthz() -> Json<serde_json::Value> {
     paths(healthz, territory_cells, territory::demand, territory::supply, territory::accessibility, territory::gaps,
         whatif::list, whatif::create, whatif::get_one, whatif::update, whatif::delete, whatif::outcome, whatif::compare,
         whatif::locate, whatif::population, whatif::projected_demand, whatif::series, whatif::requests,
-        reports::api_piano_di_zona, reports::api_istat),
+        reports::api_piano_di_zona, reports::api_istat, sql::post, sql::get),
     tags((name = "service", description = "Liveness"), (name = "territory", description = "Demand, supply, accessibility and gaps per H3 cell and area; counts of persons suppressed below the threshold"),
         (name = "reports", description = "Piano di Zona and ISTAT survey tables for the enti in the caller's scope, reproducible at a warehouse version; small counts hidden and marked"),
-        (name = "planning", description = "What-if scenarios over a warehouse version, location optimisation (MCLP, p-median, set covering), population and demand projections, monthly forecasts"))
+        (name = "planning", description = "What-if scenarios over a warehouse version, location optimisation (MCLP, p-median, set covering), population and demand projections, monthly forecasts"),
+        (name = "analysis", description = "Read-only SQL over the warehouse tables of the caller's enti (filtered by the engine); counts under the threshold suppressed and marked"))
 )]
 struct DashboardApi;
 

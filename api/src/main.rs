@@ -234,7 +234,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let secure = cfg.secure_cookies.unwrap_or(false);
             let state = AppState::open_with(&wh, cfg.suppression_threshold, std::sync::Arc::new(cfg.catalogue()?))
                 .await?
-                .with_cases(mosaico_case_app::CaseState { store, secure_cookies: secure });
+                .with_cases(mosaico_case_app::CaseState { store, secure_cookies: secure })
+                .with_sql_limits(cfg.sql.limits());
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready: open http://127.0.0.1:{port}/");
             serve(state, SocketAddr::from(([127, 0, 0, 1], port))).await.context("serving")?;
         }
@@ -248,7 +249,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let secure = cfg.secure_cookies.unwrap_or(true);
             let state = AppState::open_with(&wh, cfg.suppression_threshold, std::sync::Arc::new(cfg.catalogue()?))
                 .await?
-                .with_cases(mosaico_case_app::CaseState { store, secure_cookies: secure });
+                .with_cases(mosaico_case_app::CaseState { store, secure_cookies: secure })
+                .with_sql_limits(cfg.sql.limits());
             serve(state, SocketAddr::from(([127, 0, 0, 1], port))).await.context("serving")?;
         }
         Command::Samples { command: SamplesCommand::Generate { seed, persons, interventions, out } } => {
@@ -327,8 +329,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::io::Write::flush(&mut f)?;
                 }
                 None => {
-                    if format == Format::Parquet && std::io::stdout().is_terminal() {
-                        anyhow::bail!("Parquet is binary: give --out FILE or redirect standard output");
+                    if matches!(format, Format::Parquet | Format::Xlsx | Format::Arrow)
+                        && std::io::stdout().is_terminal()
+                    {
+                        anyhow::bail!("{format:?} is binary: give --out FILE or redirect standard output");
                     }
                     let mut stdout = std::io::stdout();
                     sql_out::write(&batches, format, &mut stdout)?;
