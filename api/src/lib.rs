@@ -14,7 +14,9 @@
 //! `tower::ServiceExt::oneshot` and no socket.
 
 pub mod auth;
+mod charts;
 pub mod config;
+mod dashboard;
 pub mod demo;
 pub mod ingest;
 pub mod locate_files;
@@ -218,6 +220,7 @@ pub fn app(state: AppState) -> Router {
         .route("/planner/scenarios/{id}", get(whatif_pages::scenario))
         .route("/planner/locate", get(whatif_pages::locate))
         .route("/planner/compare", get(whatif_pages::compare))
+        .merge(dashboard::routes())
         .with_state(state);
     match cases {
         Some(c) => router.merge(mosaico_case_app::router(c)),
@@ -239,9 +242,11 @@ async fn healthz() -> Json<serde_json::Value> {
         send the CSRF token it returns in x-csrf-token with every request that changes something."),
     paths(healthz, territory_cells, territory::demand, territory::supply, territory::accessibility, territory::gaps,
         whatif::list, whatif::create, whatif::get_one, whatif::update, whatif::delete, whatif::outcome, whatif::compare,
-        whatif::locate, whatif::population, whatif::projected_demand, whatif::series, whatif::requests),
+        whatif::locate, whatif::population, whatif::projected_demand, whatif::series, whatif::requests,
+        dashboard::json),
     tags((name = "service", description = "Liveness"), (name = "territory", description = "Demand, supply, accessibility and gaps per H3 cell and area; counts of persons suppressed below the threshold"),
-        (name = "planning", description = "What-if scenarios over a warehouse version, location optimisation (MCLP, p-median, set covering), population and demand projections, monthly forecasts"))
+        (name = "planning", description = "What-if scenarios over a warehouse version, location optimisation (MCLP, p-median, set covering), population and demand projections, monthly forecasts"),
+        (name = "reports", description = "The managers' dashboard and reports over the enti in the caller's scope; counts of persons under the threshold hidden, with complementary suppression, and marked"))
 )]
 struct DashboardApi;
 
