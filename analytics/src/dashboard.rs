@@ -400,8 +400,8 @@ pub async fn flows(ctx: &SessionContext, input: &Input<'_>) -> Result<Flows> {
         let mut by: BTreeMap<i64, u64> = BTreeMap::new();
         for b in batches(ctx, &sql).await? {
             let (m, n) = (i64s(&b, 0)?, u64_of(&b, 1)?);
-            for i in 0..b.num_rows() {
-                by.insert(m.value(i), n[i]);
+            for (i, n) in n.into_iter().enumerate() {
+                by.insert(m.value(i), n);
             }
         }
         let counts: Vec<u64> = months.iter().map(|d| by.get(&key(*d)).copied().unwrap_or(0)).collect();
@@ -624,8 +624,8 @@ pub async fn coverage(
     );
     for b in batches(ctx, &sql).await? {
         let (id, n) = (i64s(&b, 0)?, u64_of(&b, 1)?);
-        for i in 0..b.num_rows() {
-            residents.insert(id.value(i) as i32, n[i]);
+        for (i, n) in n.into_iter().enumerate() {
+            residents.insert(id.value(i) as i32, n);
         }
     }
     let mut names: BTreeMap<i32, String> = BTreeMap::new();

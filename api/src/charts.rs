@@ -68,7 +68,11 @@ pub fn lines(id: &str, months: &[String], series: &[Vec<Option<u64>>], t: &Texts
             .x_labels(n.min(12))
             .x_label_formatter(&|x| {
                 let i = x.round();
-                if (x - i).abs() < 0.01 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+                if (x - i).abs() < 0.01 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
             })
             .y_label_formatter(&|y| format!("{y:.0}"))
             .draw();
@@ -139,7 +143,11 @@ pub fn bars(id: &str, bars: &[Bar], t: &Texts, mark_name: Option<&str>) -> Strin
             .x_labels(n)
             .x_label_formatter(&|x| {
                 let i = x.round();
-                if (x - i).abs() < 0.01 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+                if (x - i).abs() < 0.01 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
             })
             .y_label_formatter(&|y| thousands_short(*y))
             .draw();
@@ -156,17 +164,18 @@ pub fn bars(id: &str, bars: &[Bar], t: &Texts, mark_name: Option<&str>) -> Strin
                     Some(Rectangle::new([(i as f64 - 0.35, lo), (i as f64 + 0.35, hi)], colour.filled()))
                 })
                 .collect();
-            if let Ok(a) = chart.draw_series(rects) {
-                if let Some(name) = t.series.get(k).cloned() {
-                    a.label(name).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
-                }
+            if let Ok(a) = chart.draw_series(rects)
+                && let Some(name) = t.series.get(k).cloned()
+            {
+                a.label(name).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
             }
         }
         let marks: Vec<PathElement<(f64, f64)>> = bars
             .iter()
             .enumerate()
             .filter_map(|(i, b)| {
-                b.mark.map(|m| PathElement::new(vec![(i as f64 - 0.45, m), (i as f64 + 0.45, m)], BLACK.stroke_width(3)))
+                b.mark
+                    .map(|m| PathElement::new(vec![(i as f64 - 0.45, m), (i as f64 + 0.45, m)], BLACK.stroke_width(3)))
             })
             .collect();
         if !marks.is_empty()
@@ -315,16 +324,23 @@ mod tests {
 
     #[test]
     fn charts_are_svg_with_a_title_and_hidden_values_starred() {
-        let svg = lines("flows", &["2025-01".into(), "2025-02".into()], &[vec![Some(12), None], vec![Some(7), Some(9)]], &texts());
-        assert!(svg.starts_with("<svg id=\"flows\" class=\"chart\" role=\"img\" aria-label=\"Casi nuovi e chiusi\""), "{svg:.200}");
+        let svg = lines(
+            "flows",
+            &["2025-01".into(), "2025-02".into()],
+            &[vec![Some(12), None], vec![Some(7), Some(9)]],
+            &texts(),
+        );
+        assert!(
+            svg.starts_with("<svg id=\"flows\" class=\"chart\" role=\"img\" aria-label=\"Casi nuovi e chiusi\""),
+            "{svg:.200}"
+        );
         assert!(svg.contains("<title>Casi nuovi e chiusi</title>") && svg.contains(">Mese<") && svg.contains(">*<"));
         let b = bars(
             "spend",
-            &[Bar { label: "Anziani".into(), values: Some(vec![10.0, 5.0]), mark: Some(20.0) }, Bar {
-                label: "Disabili".into(),
-                values: None,
-                mark: None,
-            }],
+            &[
+                Bar { label: "Anziani".into(), values: Some(vec![10.0, 5.0]), mark: Some(20.0) },
+                Bar { label: "Disabili".into(), values: None, mark: None },
+            ],
             &texts(),
             Some("Budget"),
         );

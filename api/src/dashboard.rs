@@ -197,7 +197,12 @@ th:first-child,td:first-child{text-align:left}th a{color:inherit}th[aria-sort] a
 fn count_cell(c: &Count, lang: Lang) -> String {
     match c.value {
         Some(v) => thousands(v, lang),
-        None => format!("<span class=\"mark {}\" title=\"{}\">{}</span>", mark_code(c.mark), escape(&t(lang, "dash_hidden")), c.mark.symbol()),
+        None => format!(
+            "<span class=\"mark {}\" title=\"{}\">{}</span>",
+            mark_code(c.mark),
+            escape(&t(lang, "dash_hidden")),
+            c.mark.symbol()
+        ),
     }
 }
 
@@ -286,7 +291,11 @@ impl Table<'_> {
         for (key, label) in &self.cols {
             let on = *key == sort;
             let next = if on && !desc { "desc" } else { "asc" };
-            let aria = if on { format!(" aria-sort=\"{}\"", if desc { "descending" } else { "ascending" }) } else { String::new() };
+            let aria = if on {
+                format!(" aria-sort=\"{}\"", if desc { "descending" } else { "ascending" })
+            } else {
+                String::new()
+            };
             let hint = t(lang, if next == "asc" { "dash_sort_asc" } else { "dash_sort_desc" });
             h.push_str(&format!(
                 "<th{aria} data-col=\"{key}\"><a href=\"/dashboard?{base}{amp}sort={key}&amp;dir={next}#{id}\" title=\"{}\">{}{}</a></th>",
@@ -402,7 +411,10 @@ async fn filter_form(state: &AppState, session: &Session, q: &DashQuery, lang: L
     if let Some(y) = q.year.as_deref().filter(|s| !s.is_empty()) {
         h.push_str(&format!("<input type=\"hidden\" name=\"year\" value=\"{}\">", escape(y)));
     }
-    h.push_str(&format!("</select></label><button type=\"submit\">{}</button></form></section>", escape(&t(lang, "dash_show"))));
+    h.push_str(&format!(
+        "</select></label><button type=\"submit\">{}</button></form></section>",
+        escape(&t(lang, "dash_show"))
+    ));
     h
 }
 
@@ -412,7 +424,14 @@ struct BudgetForm {
     errors: Vec<FieldError>,
 }
 
-fn budget_form(session: &Session, scope: &Scope, period: &Period, q: &DashQuery, lang: Lang, form: Option<&BudgetForm>) -> String {
+fn budget_form(
+    session: &Session,
+    scope: &Scope,
+    period: &Period,
+    q: &DashQuery,
+    lang: Lang,
+    form: Option<&BudgetForm>,
+) -> String {
     if !session.actor.role.can(Permission::BudgetWrite) {
         return String::new();
     }
@@ -426,10 +445,7 @@ fn budget_form(session: &Session, scope: &Scope, period: &Period, q: &DashQuery,
             })
             .unwrap_or_default()
     };
-    let mut h = format!(
-        "<section class=\"card\" id=\"budget\"><h2>{}</h2>",
-        escape(&t(lang, "dash_budget_form"))
-    );
+    let mut h = format!("<section class=\"card\" id=\"budget\"><h2>{}</h2>", escape(&t(lang, "dash_budget_form")));
     if let Some(f) = form
         && !f.errors.is_empty()
     {
@@ -541,7 +557,11 @@ fn render(state: &AppState, r: &Resolved, q: &DashQuery, lang: Lang) -> String {
         h.push_str(
             &Table {
                 id: "flows-table",
-                cols: vec![("month", t(lang, "dash_month")), ("opened", t(lang, "dash_opened")), ("closed", t(lang, "dash_closed"))],
+                cols: vec![
+                    ("month", t(lang, "dash_month")),
+                    ("opened", t(lang, "dash_opened")),
+                    ("closed", t(lang, "dash_closed")),
+                ],
                 rows,
                 foot: Some(vec![
                     escape(&t(lang, "dash_total")),
@@ -576,7 +596,11 @@ fn render(state: &AppState, r: &Resolved, q: &DashQuery, lang: Lang) -> String {
         h.push_str(
             &Table {
                 id: "caseload-table",
-                cols: vec![("worker", t(lang, "dash_worker")), ("ente", t(lang, "dash_ente")), ("open", t(lang, "dash_open"))],
+                cols: vec![
+                    ("worker", t(lang, "dash_worker")),
+                    ("ente", t(lang, "dash_ente")),
+                    ("open", t(lang, "dash_open")),
+                ],
                 rows,
                 foot: Some(vec![escape(&t(lang, "dash_total")), String::new(), count_cell(&d.caseload.total, lang)]),
             }
@@ -596,7 +620,11 @@ fn render(state: &AppState, r: &Resolved, q: &DashQuery, lang: Lang) -> String {
         h.push_str(
             &Table {
                 id: "enti-table",
-                cols: vec![("ente_name", t(lang, "dash_ente")), ("ente_open", t(lang, "dash_open")), ("ente_workers", t(lang, "dash_workers"))],
+                cols: vec![
+                    ("ente_name", t(lang, "dash_ente")),
+                    ("ente_open", t(lang, "dash_open")),
+                    ("ente_workers", t(lang, "dash_workers")),
+                ],
                 rows,
                 foot: None,
             }
@@ -722,7 +750,8 @@ fn render(state: &AppState, r: &Resolved, q: &DashQuery, lang: Lang) -> String {
                 euros(a.quota_utente.value, a.quota_utente.mark, lang),
                 euros(a.quota_ssn.value, a.quota_ssn.mark, lang),
                 euros(a.budget, Mark::Shown, lang),
-                a.share_of_budget.map_or_else(|| t(lang, "dash_none"), |x| format!("{}%", decimal(Some(x * 100.0), 0, lang))),
+                a.share_of_budget
+                    .map_or_else(|| t(lang, "dash_none"), |x| format!("{}%", decimal(Some(x * 100.0), 0, lang))),
             ]
         };
         let rows = s
@@ -923,7 +952,11 @@ async fn page_response(
 }
 
 /// `GET /dashboard`.
-pub(crate) async fn page(State(state): State<AppState>, SignedPage(session): SignedPage, Query(q): Query<DashQuery>) -> Response {
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    SignedPage(session): SignedPage,
+    Query(q): Query<DashQuery>,
+) -> Response {
     let notice = q.saved.is_some().then(|| t(Lang::parse(q.lang.as_deref()), "dash_budget_saved"));
     page_response(&state, session, q, None, notice).await
 }
@@ -938,7 +971,8 @@ pub(crate) async fn set_budget(
     let back = form.get("back").cloned().unwrap_or_default();
     let q: DashQuery = serde_urlencoded_like(&back);
     if !mosaico_case_app::auth::same_token(form.get("csrf").map_or("", String::as_str), &session.csrf) {
-        return ApiError { status: StatusCode::FORBIDDEN, message: "missing or wrong CSRF token".into() }.into_response();
+        return ApiError { status: StatusCode::FORBIDDEN, message: "missing or wrong CSRF token".into() }
+            .into_response();
     }
     let Some(cases) = state.inner.cases.as_ref() else { return ApiError::unauthorized().into_response() };
     let get = |k: &str| form.get(k).cloned();

@@ -250,7 +250,9 @@ async fn figures_match_the_warehouse_and_small_counts_are_hidden_visibly() {
             assert!(n["per_1000_target"].is_null(), "{n}");
         }
     }
-    let residents = scalar(&format!("SELECT count(*) FROM population WHERE comune_istat = '{MILANO}' AND nil_id IS NOT NULL")).await;
+    let residents =
+        scalar(&format!("SELECT count(*) FROM population WHERE comune_istat = '{MILANO}' AND nil_id IS NOT NULL"))
+            .await;
     let sum: f64 = nil.iter().filter_map(|n| n["residents"]["value"].as_f64()).sum();
     assert!(sum <= residents && sum > residents * 0.9, "{sum} of {residents}");
 
@@ -287,7 +289,9 @@ async fn budgets_are_set_through_the_form_and_shown_against_spending() {
     let (s, body, _) =
         post_form(&env, &format!("csrf={}&back=from%3D2025-01&{fields}&anziani=tanti", env.manager_csrf)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body.contains("id=\"err-anziani\"") && body.contains("value=\"tanti\"") && body.contains("value=\"1.200.000\""));
+    assert!(
+        body.contains("id=\"err-anziani\"") && body.contains("value=\"tanti\"") && body.contains("value=\"1.200.000\"")
+    );
     let (_, v) = api(&env, Some(&env.manager), "year=2025").await;
     assert!(v["spending"]["areas"].as_array().unwrap().iter().all(|a| a["budget"].is_null()), "nothing half-saved");
 

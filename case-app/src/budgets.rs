@@ -120,7 +120,7 @@ impl BudgetInput {
                     0
                 }
                 Some(t) => match parse_amount(t) {
-                    Some(v) if v <= 100_000_000_000_00 => v,
+                    Some(v) if v <= 10_000_000_000_000 => v,
                     _ => {
                         c.fail(
                             field,
