@@ -17,6 +17,7 @@
 //! ```
 
 pub mod cohort;
+pub mod dashboard;
 pub mod disclosure;
 pub mod fca;
 pub mod forecast;

@@ -14,7 +14,9 @@
 //! `tower::ServiceExt::oneshot` and no socket.
 
 pub mod auth;
+mod charts;
 pub mod config;
+mod dashboard;
 pub mod demo;
 pub mod ingest;
 pub mod locate_files;
@@ -240,6 +242,7 @@ pub fn app(state: AppState) -> Router {
         .route("/planner/scenarios/{id}", get(whatif_pages::scenario))
         .route("/planner/locate", get(whatif_pages::locate))
         .route("/planner/compare", get(whatif_pages::compare))
+        .merge(dashboard::routes())
         .with_state(state);
     match cases {
         Some(c) => router.merge(mosaico_case_app::router(c)),
@@ -262,9 +265,9 @@ async fn healthz() -> Json<serde_json::Value> {
     paths(healthz, territory_cells, territory::demand, territory::supply, territory::accessibility, territory::gaps,
         whatif::list, whatif::create, whatif::get_one, whatif::update, whatif::delete, whatif::outcome, whatif::compare,
         whatif::locate, whatif::population, whatif::projected_demand, whatif::series, whatif::requests,
-        reports::api_piano_di_zona, reports::api_istat, sql::post, sql::get),
+        reports::api_piano_di_zona, reports::api_istat, dashboard::json, sql::post, sql::get),
     tags((name = "service", description = "Liveness"), (name = "territory", description = "Demand, supply, accessibility and gaps per H3 cell and area; counts of persons suppressed below the threshold"),
-        (name = "reports", description = "Piano di Zona and ISTAT survey tables for the enti in the caller's scope, reproducible at a warehouse version; small counts hidden and marked"),
+        (name = "reports", description = "The managers' dashboard, the Piano di Zona and the ISTAT survey tables over the enti in the caller's scope (reports reproducible at a warehouse version); counts of persons under the threshold hidden, with complementary suppression, and marked"),
         (name = "planning", description = "What-if scenarios over a warehouse version, location optimisation (MCLP, p-median, set covering), population and demand projections, monthly forecasts"),
         (name = "analysis", description = "Read-only SQL over the warehouse tables of the caller's enti (filtered by the engine); counts under the threshold suppressed and marked"))
 )]

@@ -61,7 +61,7 @@ pub fn class_of<T: Copy + PartialOrd>(n: T, breaks: &[T]) -> usize {
     if breaks.len() <= 1 { PALETTE.len() - 1 } else { i * (PALETTE.len() - 1) / (breaks.len() - 1) }
 }
 
-fn rings(geojson: &str) -> Vec<Vec<(f64, f64)>> {
+pub(crate) fn rings(geojson: &str) -> Vec<Vec<(f64, f64)>> {
     let Ok(v) = serde_json::from_str::<Value>(geojson) else { return Vec::new() };
     let polys = match v.get("type").and_then(Value::as_str) {
         Some("MultiPolygon") => v["coordinates"].as_array().cloned().unwrap_or_default(),

@@ -34,6 +34,7 @@
 
 pub mod applications;
 pub mod auth;
+pub mod budgets;
 mod error;
 pub mod export;
 pub mod http;

@@ -65,6 +65,8 @@ pub enum Permission {
     /// See the managers' dashboard and produce the reports (Piano di Zona, ISTAT) of
     /// the enti in scope.
     ReportRead,
+    /// Set the yearly budgets per area di utenza shown on the managers' dashboard.
+    BudgetWrite,
     /// Query the warehouse with SQL (read-only, rows filtered to the enti in scope).
     SqlQuery,
 }
@@ -130,7 +132,7 @@ impl Role {
             ),
             Role::Admin => matches!(p, P::AuditRead),
             Role::FacilityOperator => matches!(p, P::FacilityRead | P::PresenceWrite),
-            Role::Manager => matches!(p, P::FacilityRead | P::ReportRead),
+            Role::Manager => matches!(p, P::FacilityRead | P::ReportRead | P::BudgetWrite),
             Role::Planner | Role::Statistician => matches!(p, P::ReportRead | P::SqlQuery),
         }
     }

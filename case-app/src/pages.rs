@@ -162,6 +162,9 @@ pub(crate) fn layout(lang: PageLang, session: Option<&Session>, title: &str, bod
         if a.role.can(Permission::InpsSend) {
             nav.push_str(&format!("<a href=\"/app/inps\">{}</a>", tr(l, "inps_nav")));
         }
+        if a.role.can(Permission::ReportRead) {
+            nav.push_str(&format!("<a id=\"nav-dashboard\" href=\"/dashboard\">{}</a>", tr(l, "dash_nav")));
+        }
         if a.role.can(Permission::AuditRead) {
             nav.push_str(&format!("<a href=\"/app/audit\">{}</a>", tr(l, "ca_nav_audit")));
         }

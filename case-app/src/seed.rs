@@ -186,7 +186,35 @@ pub async fn demo(store: &Store, registry: &Path, cases: usize, seed: u64) -> Re
     residential(store, &workers, &back_office, today, &mut out).await?;
     inps(store, registry, &workers, &back_office, today, &mut out).await?;
     out.persons += seed_applicants(store, &back_office).await?;
+    budgets(store, &login("dirigente").await?).await?;
     Ok(out)
+}
+
+/// Milano's yearly budget per area di utenza, in euros: round figures near what the
+/// demo sample (100,000 residents) spends in a year, so the dashboard's bars have
+/// something to be measured against.
+const MILANO_BUDGETS: [(&str, &str); 7] = [
+    ("famiglia_minori", "2.400.000"),
+    ("disabili", "3.000.000"),
+    ("dipendenze", "400.000"),
+    ("anziani", "4.500.000"),
+    ("immigrati_nomadi", "600.000"),
+    ("poverta_disagio_adulti", "1.500.000"),
+    ("multiutenza", "300.000"),
+];
+
+/// Sets Milano's budgets for 2024–2026, through the same operation as the dashboard's form.
+async fn budgets(store: &Store, manager: &Actor) -> Result<()> {
+    for year in 2024..=2026 {
+        let mut fields = serde_json::Map::new();
+        fields.insert("year".into(), json!(year.to_string()));
+        for (area, euros) in MILANO_BUDGETS {
+            fields.insert(area.into(), json!(euros));
+        }
+        let input: crate::budgets::BudgetInput = from(serde_json::Value::Object(fields));
+        store.set_budgets(manager, &input).await?;
+    }
+    Ok(())
 }
 
 /// The demo's facilities, a waiting list for RSA places, a few residents admitted two

@@ -11,6 +11,7 @@
 //! transaction (on SQLite `BEGIN IMMEDIATE`, so concurrent writers queue instead of
 //! failing), so an error leaves nothing half-written.
 
+pub(crate) mod budgets;
 pub(crate) mod inps_ops;
 pub(crate) mod inps_sql;
 pub(crate) mod ops;
@@ -33,12 +34,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "residential", include_str!("../../migrations/sqlite/0002_residential.sql")),
     (3, "applications", include_str!("../../migrations/sqlite/0003_applications.sql")),
     (4, "inps", include_str!("../../migrations/sqlite/0004_inps.sql")),
+    (5, "budgets", include_str!("../../migrations/sqlite/0005_budgets.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "case_core", include_str!("../../migrations/postgres/0001_case_core.sql")),
     (2, "residential", include_str!("../../migrations/postgres/0002_residential.sql")),
     (3, "applications", include_str!("../../migrations/postgres/0003_applications.sql")),
     (4, "inps", include_str!("../../migrations/postgres/0004_inps.sql")),
+    (5, "budgets", include_str!("../../migrations/postgres/0005_budgets.sql")),
 ];
 
 /// The connection pool of one backend.
