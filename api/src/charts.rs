@@ -334,7 +334,10 @@ mod tests {
             svg.starts_with("<svg id=\"flows\" class=\"chart\" role=\"img\" aria-label=\"Casi nuovi e chiusi\""),
             "{svg:.200}"
         );
-        assert!(svg.contains("<title>Casi nuovi e chiusi</title>") && svg.contains(">Mese<") && svg.contains(">*<"));
+        assert!(
+            svg.contains("<title>Casi nuovi e chiusi</title>") && svg.contains(">\nMese\n<") && svg.contains(">\n*\n<"),
+            "{svg}"
+        );
         let b = bars(
             "spend",
             &[
@@ -344,6 +347,6 @@ mod tests {
             &texts(),
             Some("Budget"),
         );
-        assert!(b.contains("<rect") && b.contains(">Budget<") && b.contains(">*<"));
+        assert!(b.contains("<rect") && b.contains(">\nBudget\n<") && b.contains(">\n*\n<"));
     }
 }
