@@ -5,7 +5,7 @@
 //! A year's budget is set in one go (all seven areas, one transaction, audited): a form
 //! with a bad field saves nothing.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use mosaico_domain::AreaUtenza;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -137,22 +137,6 @@ impl BudgetInput {
         c.finish()?;
         Ok(BudgetData { year, amounts })
     }
-}
-
-/// A placement request that reached a waiting list, without who it is: the dashboard
-/// measures list lengths and waits from these.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct WaitingFact {
-    /// Ente.
-    pub ente: String,
-    /// Facility type.
-    pub facility_type: String,
-    /// `waiting`, `admitted` or `withdrawn`.
-    pub status: String,
-    /// On the list since.
-    pub listed_on: NaiveDate,
-    /// First admission, if admitted.
-    pub admitted_on: Option<NaiveDate>,
 }
 
 #[cfg(test)]

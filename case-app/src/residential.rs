@@ -230,6 +230,8 @@ pub struct Listing {
     pub ente: String,
     /// Facility type.
     pub facility_type: String,
+    /// `waiting`, `admitted` or `withdrawn`.
+    pub status: String,
     /// Listed on (all documents verified).
     pub listed_on: NaiveDate,
     /// First admitted on.
@@ -1095,6 +1097,7 @@ mod tests {
         let l = |listed: &str, admitted: Option<&str>, closed: Option<&str>| Listing {
             ente: "015146".into(),
             facility_type: "RSA".into(),
+            status: "waiting".into(),
             listed_on: d(listed),
             admitted_on: admitted.map(d),
             closed_on: closed.map(d),

@@ -5,10 +5,12 @@
 use chrono::{DateTime, Utc};
 
 use super::ops::{line, now, scope};
+use super::residential_sql::ResidentialOps;
 use super::sql::Ops;
 use super::{Store, read, tx};
-use crate::budgets::{Budget, BudgetData, BudgetInput, WaitingFact};
+use crate::budgets::{Budget, BudgetData, BudgetInput};
 use crate::model::{Actor, Permission};
+use crate::residential::Listing;
 use crate::{CaseError, Result};
 
 pub(crate) trait BudgetOps {
@@ -22,7 +24,6 @@ pub(crate) trait BudgetOps {
         by: i64,
         now: DateTime<Utc>,
     ) -> sqlx::Result<()>;
-    async fn waiting_facts(&mut self, ente: &str, ambito: &str) -> sqlx::Result<Vec<WaitingFact>>;
 }
 
 macro_rules! impl_budgets {
@@ -64,20 +65,6 @@ macro_rules! impl_budgets {
                 .execute(&mut *self)
                 .await
                 .map(|_| ())
-            }
-
-            async fn waiting_facts(&mut self, ente: &str, ambito: &str) -> sqlx::Result<Vec<WaitingFact>> {
-                sqlx::query_as(
-                    "SELECT r.ente, r.facility_type, r.status, r.listed_on, \
-                     (SELECT MIN(s.admitted_on) FROM stays s WHERE s.request_id = r.id) AS admitted_on \
-                     FROM placement_requests r \
-                     WHERE (r.ente = $1 OR r.ente IN (SELECT istat FROM enti WHERE ambito = $2)) \
-                     AND r.listed_on IS NOT NULL ORDER BY r.ente, r.facility_type, r.listed_on, r.id",
-                )
-                .bind(ente)
-                .bind(ambito)
-                .fetch_all(&mut *self)
-                .await
             }
         }
     };
@@ -122,13 +109,13 @@ impl Store {
 
     /// The placement requests that reached a waiting list in the given enti (those in
     /// the user's scope), without names: for list lengths and waits.
-    pub async fn waiting_facts(&self, actor: &Actor, enti: &[String]) -> Result<Vec<WaitingFact>> {
+    pub async fn waiting_facts(&self, actor: &Actor, enti: &[String]) -> Result<Vec<Listing>> {
         actor.require(Permission::ReportRead, "see waiting-list figures")?;
         if enti.iter().any(|e| !actor.sees(e)) {
             return Err(CaseError::NotFound("ente"));
         }
         let (ente, ambito) = scope(actor);
-        let rows = read!(self, |c| c.waiting_facts(ente, ambito).await?);
+        let rows = read!(self, |c| c.listings_in_scope(ente, ambito).await?);
         Ok(rows.into_iter().filter(|r| enti.contains(&r.ente)).collect())
     }
 }

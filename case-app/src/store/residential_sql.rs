@@ -374,11 +374,12 @@ macro_rules! impl_residential {
 
             async fn listings_in_scope(&mut self, ente: &str, ambito: &str) -> sqlx::Result<Vec<Listing>> {
                 sqlx::query_as(
-                    "SELECT r.ente, r.facility_type, r.listed_on, \
+                    "SELECT r.ente, r.facility_type, r.status, r.listed_on, \
                      (SELECT MIN(s.admitted_on) FROM stays s WHERE s.request_id = r.id) AS admitted_on, \
                      CASE WHEN r.status = 'withdrawn' THEN r.closed_on END AS closed_on \
                      FROM placement_requests r WHERE r.listed_on IS NOT NULL \
-                     AND (r.ente = $1 OR r.ente IN (SELECT istat FROM enti WHERE ambito = $2))",
+                     AND (r.ente = $1 OR r.ente IN (SELECT istat FROM enti WHERE ambito = $2)) \
+                     ORDER BY r.ente, r.facility_type, r.listed_on, r.id",
                 )
                 .bind(ente)
                 .bind(ambito)
