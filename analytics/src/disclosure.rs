@@ -37,6 +37,15 @@ impl Mark {
         self != Mark::Shown
     }
 
+    /// The code used in JSON and in HTML classes (`shown`, `primary`, `secondary`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Mark::Shown => "shown",
+            Mark::Primary => "primary",
+            Mark::Secondary => "secondary",
+        }
+    }
+
     /// The symbol printed in place of a hidden value in tables and files.
     pub fn symbol(self) -> &'static str {
         match self {

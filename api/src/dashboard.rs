@@ -199,25 +199,17 @@ fn count_cell(c: &Count, lang: Lang) -> String {
         Some(v) => thousands(v, lang),
         None => format!(
             "<span class=\"mark {}\" title=\"{}\">{}</span>",
-            mark_code(c.mark),
+            c.mark.code(),
             escape(&t(lang, "dash_hidden")),
             c.mark.symbol()
         ),
     }
 }
 
-fn mark_code(m: Mark) -> &'static str {
-    match m {
-        Mark::Shown => "shown",
-        Mark::Primary => "primary",
-        Mark::Secondary => "secondary",
-    }
-}
-
 fn euros(x: Option<f64>, mark: Mark, lang: Lang) -> String {
     match x {
         Some(v) => thousands(v.round().max(0.0) as u64, lang),
-        None if mark.hidden() => format!("<span class=\"mark {}\">{}</span>", mark_code(mark), mark.symbol()),
+        None if mark.hidden() => format!("<span class=\"mark {}\">{}</span>", mark.code(), mark.symbol()),
         None => t(lang, "dash_none"),
     }
 }
@@ -969,7 +961,12 @@ pub(crate) async fn set_budget(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let back = form.get("back").cloned().unwrap_or_default();
-    let q: DashQuery = serde_urlencoded_like(&back);
+    let q: DashQuery = format!("/?{back}")
+        .parse::<axum::http::Uri>()
+        .ok()
+        .and_then(|u| Query::<DashQuery>::try_from_uri(&u).ok())
+        .map(|Query(q)| q)
+        .unwrap_or_default();
     if !mosaico_case_app::auth::same_token(form.get("csrf").map_or("", String::as_str), &session.csrf) {
         return ApiError { status: StatusCode::FORBIDDEN, message: "missing or wrong CSRF token".into() }
             .into_response();
@@ -998,23 +995,4 @@ pub(crate) async fn set_budget(
         Err(CaseError::Forbidden(what)) => ApiError::forbidden(what).into_response(),
         Err(e) => ApiError::internal(&e).into_response(),
     }
-}
-
-/// The filters from the query string the form carried back.
-fn serde_urlencoded_like(qs: &str) -> DashQuery {
-    let mut q = DashQuery::default();
-    for (k, v) in url::form_urlencoded::parse(qs.as_bytes()) {
-        let v = Some(v.into_owned());
-        match k.as_ref() {
-            "ente" => q.ente = v,
-            "ambito" => q.ambito = v,
-            "from" => q.from = v,
-            "to" => q.to = v,
-            "year" => q.year = v,
-            "target" => q.target = v,
-            "lang" => q.lang = v,
-            _ => {}
-        }
-    }
-    q
 }

@@ -577,18 +577,10 @@ fn cell_num(x: Option<f64>, mark: Mark, digits: usize, lang: Lang) -> String {
         }
         None if mark.hidden() => format!(
             "<span title=\"{}\">{}</span>",
-            escape(&t(lang, &format!("rep_mark_{}", mark_code(mark)))),
+            escape(&t(lang, &format!("rep_mark_{}", mark.code()))),
             mark.symbol()
         ),
         None => "–".into(),
-    }
-}
-
-fn mark_code(m: Mark) -> &'static str {
-    match m {
-        Mark::Shown => "shown",
-        Mark::Primary => "primary",
-        Mark::Secondary => "secondary",
     }
 }
 

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -48,6 +48,7 @@ use mosaico_case_app::Permission;
 use serde_json::{Value, json};
 
 use crate::auth::Signed;
+use crate::territory::download;
 use crate::{ApiError, AppState};
 
 /// The limits of one query.
@@ -417,18 +418,6 @@ fn json_body(o: &Outcome, elapsed_ms: u64, threshold: u64) -> Result<Value, data
         "threshold": threshold,
         "suppressed_columns": o.suppressed_columns,
     }))
-}
-
-fn download(body: Vec<u8>, content_type: &str, name: &str) -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 #[cfg(test)]
