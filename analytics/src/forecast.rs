@@ -40,7 +40,7 @@ pub async fn monthly_cases(
         "SELECT CAST(date_part('year', opened_on) AS BIGINT) * 12 + CAST(date_part('month', opened_on) AS BIGINT) - 1, \
          count(*) FROM cases{filter} GROUP BY 1 ORDER BY 1"
     );
-    let batches = ctx.sql(&sql).await?.collect().await?;
+    let batches = crate::territory::batches(ctx, &sql).await?;
     let end = i64::from(before.0) * 12 + i64::from(before.1) - 1;
     let mut by: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
     for b in &batches {

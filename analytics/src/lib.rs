@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cache;
 pub mod cohort;
 pub mod dashboard;
 pub mod disclosure;
@@ -180,7 +181,7 @@ pub async fn cells(ctx: &SessionContext, res: u8, metric: Metric, threshold: u64
          ORDER BY p.cell",
         pred = metric.predicate()
     );
-    let batches = ctx.sql(&sql).await?.collect().await?;
+    let batches = crate::territory::batches(ctx, &sql).await?;
     let mut out = Vec::new();
     let mut raw = Vec::new();
     for b in &batches {
@@ -226,7 +227,7 @@ pub struct Totals {
 pub async fn totals(ctx: &SessionContext, metric: Metric) -> Result<Totals> {
     let sql =
         format!("SELECT count(*), count(*) FILTER (WHERE h3_10 IS NULL) FROM population WHERE {}", metric.predicate());
-    let batches = ctx.sql(&sql).await?.collect().await?;
+    let batches = crate::territory::batches(ctx, &sql).await?;
     let get = |col: usize| -> Result<u64> {
         match batches.first().filter(|b| b.num_rows() > 0) {
             Some(b) => Ok(u64::try_from(i64s(b, col)?.value(0)).unwrap_or(0)),
@@ -253,7 +254,7 @@ pub async fn outlines(ctx: &SessionContext, kind: &str) -> Result<Vec<AreaOutlin
         return Err(Error::Invalid(format!("unknown area kind '{kind}'; expected nil, municipio or comune")));
     }
     let sql = format!("SELECT id, name, geojson FROM areas WHERE kind = '{kind}' ORDER BY id");
-    let batches = ctx.sql(&sql).await?.collect().await?;
+    let batches = crate::territory::batches(ctx, &sql).await?;
     let mut out = Vec::new();
     for b in &batches {
         let (id, name, geo) = (strings(b, 0)?, strings(b, 1)?, strings(b, 2)?);

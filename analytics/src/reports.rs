@@ -210,7 +210,7 @@ async fn sums_by(
         comma = if keys.is_empty() { "" } else { "," },
         group_by = if keys.is_empty() { String::new() } else { format!("GROUP BY {}", group.join(", ")) },
     );
-    let batches = ctx.sql(&sql).await?.collect().await?;
+    let batches = crate::territory::batches(ctx, &sql).await?;
     let k = keys.len();
     let mut out = Vec::new();
     for b in &batches {
@@ -257,7 +257,7 @@ pub async fn residents(
     let sql =
         format!("SELECT comune_istat, count(*) FROM population WHERE comune_istat IN ({}) GROUP BY 1", enti_sql(enti)?);
     let mut registry: HashMap<String, u64> = HashMap::new();
-    for b in ctx.sql(&sql).await?.collect().await? {
+    for b in crate::territory::batches(ctx, &sql).await? {
         let (c, n) = (strings(&b, 0)?, i64s(&b, 1)?);
         for r in 0..b.num_rows() {
             registry.insert(c.value(r).to_owned(), u64::try_from(n.value(r)).unwrap_or(0));
@@ -648,7 +648,7 @@ async fn coverage(ctx: &SessionContext, enti: &[EnteRef], period: &Period, thres
          ORDER BY res.nil_id"
     );
     let mut rows = Vec::new();
-    for b in ctx.sql(&sql).await?.collect().await? {
+    for b in crate::territory::batches(ctx, &sql).await? {
         let (id, name, residents, users) = (crate::i32s(&b, 0)?, strings(&b, 1)?, i64s(&b, 2)?, i64s(&b, 3)?);
         for r in 0..b.num_rows() {
             rows.push((

@@ -320,8 +320,12 @@ pub(crate) enum Unit {
     Area(String),
 }
 
+/// The rows of a query; from the session's [`crate::cache`] when it has one.
 pub(crate) async fn batches(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
-    Ok(ctx.sql(sql).await?.collect().await?)
+    match crate::cache::of(ctx) {
+        Some(cache) => Ok(cache.get_or_run(sql, || async { ctx.sql(sql).await?.collect().await }).await?),
+        None => Ok(ctx.sql(sql).await?.collect().await?),
+    }
 }
 
 pub(crate) fn read_pairs(batches: &[RecordBatch]) -> Result<Vec<Pair>> {

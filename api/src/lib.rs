@@ -81,6 +81,10 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// Memory for the answers of the server's session (the map's and the dashboard's
+/// measures, the reports' tables): a few hundred kilobytes each.
+const QUERY_CACHE_BYTES: usize = 256 << 20;
+
 impl AppState {
     /// Opens a session on the warehouse's latest tables, with the built-in catalogue of
     /// targets.
@@ -96,6 +100,9 @@ impl AppState {
         versions.remove(mosaico_analytics::scenario::TABLE);
         let ctx = wh.session(&AsOf::Latest).await?;
         mosaico_analytics::register(&ctx, catalogue.clone(), threshold).await?;
+        // The session reads the versions above until the server reopens: the same
+        // question gets the same answer, so each is computed once.
+        mosaico_analytics::cache::attach(&ctx, Arc::new(mosaico_analytics::cache::QueryCache::new(QUERY_CACHE_BYTES)));
         let nil = if wh.has_table("areas").await? {
             match mosaico_analytics::outlines(&ctx, "nil").await {
                 Ok(o) => o,
