@@ -46,12 +46,16 @@ use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::{SchedulerConfig, TaskDistributionPolicy};
 use ballista_scheduler::scheduler_process::start_server;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::TableProvider;
+use datafusion::common::ScalarValue;
+use datafusion::datasource::ViewTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionState;
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext, lit};
 use mosaico_warehouse::{AsOf, TableFiles, Warehouse, h3};
 
 /// What went wrong starting a node or running a query.
@@ -220,7 +224,7 @@ pub async fn connect(scheduler: &str, warehouse: &Warehouse, as_of: &AsOf) -> Re
         ctx.register_udf(f);
     }
     for table in warehouse.table_files(as_of).await? {
-        let provider = listing_table(&table)?;
+        let provider = provider(&table)?;
         ctx.register_table(table.name.as_str(), provider)?;
     }
     Ok(ctx)
@@ -230,7 +234,19 @@ pub async fn connect(scheduler: &str, warehouse: &Warehouse, as_of: &AsOf) -> Re
 /// engine's, so columns have the same types (H3 cells, written as UInt64, read as the
 /// Delta `long` the log declares), with strings as `Utf8` rather than `Utf8View`:
 /// Ballista turns view types off for Arrow Flight, and the values are the same.
-fn listing_table(table: &TableFiles) -> Result<Arc<ListingTable>> {
+fn provider(table: &TableFiles) -> Result<Arc<dyn TableProvider>> {
+    if table.files.is_empty() {
+        // A listing table over no files scans as a relation without columns; a view of
+        // typed NULLs with no rows keeps the schema and serializes as well.
+        let schema = without_views(&table.schema);
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| Ok(lit(ScalarValue::try_from(f.data_type())?).alias(f.name())))
+            .collect::<Result<Vec<_>>>()?;
+        let plan = LogicalPlanBuilder::empty(false).project(columns)?.build()?;
+        return Ok(Arc::new(ViewTable::new(plan, None)));
+    }
     let urls = table.files.iter().map(|u| ListingTableUrl::parse(u.as_str())).collect::<Result<Vec<_>, _>>()?;
     // Partitions and statistics follow the session's settings when the scan is planned.
     let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");

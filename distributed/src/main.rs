@@ -97,11 +97,12 @@ enum Format {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(cli.command, Command::Sql { .. });
-    // Ballista logs through `log`; forward it to the tracing subscriber.
-    let _ = tracing_log::LogTracer::init();
     let filter = tracing_subscriber::EnvFilter::try_from_env("MOSAICO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info" }));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    // Ballista logs through `log`: forward it to the subscriber (unless its own
+    // `tracing-log` feature, when some crate turns it on, already did).
+    let _ = tracing_log::LogTracer::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

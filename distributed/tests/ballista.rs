@@ -303,6 +303,7 @@ fn assert_same(name: &str, embedded: &[RecordBatch], cluster: &[RecordBatch]) ->
 /// spending. Each mixes joins, `h3_parent` and aggregates whose partial results
 /// travel between executors.
 const QUERIES: &[(&str, &str)] = &[
+    ("every resident, column by column", "SELECT * FROM population"),
     (
         "residents per NIL",
         "SELECT c.nil_id, c.nil_name, count(*) AS residents
@@ -362,10 +363,41 @@ const QUERIES: &[(&str, &str)] = &[
 async fn territorial_queries_give_the_same_results_on_two_executors() {
     let dir = tempfile::tempdir().unwrap();
     let wh = warehouse(&dir.path().join("warehouse")).await;
+    // A table without rows (a source that has had none yet).
+    let schema = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
+        datafusion::arrow::datatypes::Field::new("nil_id", DataType::Utf8, true),
+        datafusion::arrow::datatypes::Field::new("h3_10", DataType::UInt64, true),
+    ]));
+    wh.write_table("nothing_yet", vec![RecordBatch::new_empty(schema)]).await.unwrap();
+    let files = wh.table_files(&AsOf::Latest).await.unwrap();
+    assert_eq!(files.iter().find(|t| t.name == "nothing_yet").map(|t| t.files.len()), Some(0));
     let cluster = Cluster::start();
 
     let ctx = mosaico_distributed::connect(&cluster.url(), &wh, &AsOf::Latest).await.unwrap();
     let embedded = wh.session(&AsOf::Latest).await.unwrap();
+
+    // Every table has the embedded engine's columns and types (strings as Utf8): H3
+    // cells, UInt64 in the Parquet files, are the Delta log's Int64 on both.
+    let fields = |s: &datafusion::arrow::datatypes::Schema| {
+        let s = mosaico_distributed::without_views(s);
+        s.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect::<Vec<_>>()
+    };
+    for name in wh.tables().await.unwrap() {
+        let e = embedded.table(name.as_str()).await.unwrap().schema().as_arrow().clone();
+        let c = ctx.table(name.as_str()).await.unwrap().schema().as_arrow().clone();
+        assert_eq!(fields(&e), fields(&c), "table {name}");
+        // And the same rows, empty tables (no files) included.
+        let count = format!("SELECT count(*) FROM {name}");
+        let e = rows(&embedded.sql(&count).await.unwrap().collect().await.unwrap());
+        let c = rows(&ctx.sql(&count).await.unwrap().collect().await.unwrap());
+        assert!(same(&e[0][0], &c[0][0]), "table {name}: {e:?} rows embedded, {c:?} on the cluster");
+        eprintln!("{name}: {:?} rows, the same schema and count on both engines", e[0][0]);
+    }
+    let none = ctx.sql("SELECT nil_id, h3_parent(h3_10, 9) AS cell FROM nothing_yet").await.unwrap();
+    let none = none.collect().await.unwrap();
+    assert_eq!(none.iter().map(RecordBatch::num_rows).sum::<usize>(), 0);
+    let population = embedded.table("population").await.unwrap().schema().as_arrow().clone();
+    assert_eq!(population.field_with_name("h3_10").unwrap().data_type(), &DataType::Int64);
     for (name, sql) in QUERIES {
         let expected = embedded.sql(sql).await.unwrap().collect().await.unwrap();
         let got = match ctx.sql(sql).await {
@@ -384,18 +416,25 @@ async fn territorial_queries_give_the_same_results_on_two_executors() {
 
     // And the command line's client gives the same count.
     let out = Command::new(BIN)
-        .args(["sql", "--scheduler", &cluster.url(), "--warehouse", &dir.path().join("warehouse").display().to_string()])
-        .args(["--format", "csv", "SELECT count(*) AS residents FROM population p JOIN cells c ON c.cell = p.h3_10 AND c.res = 10"])
+        .args([
+            "sql",
+            "--scheduler",
+            &cluster.url(),
+            "--warehouse",
+            &dir.path().join("warehouse").display().to_string(),
+        ])
+        .args([
+            "--format",
+            "csv",
+            "SELECT count(*) AS residents FROM population p JOIN cells c ON c.cell = p.h3_10 AND c.res = 10",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "mosaico-cluster sql: {}", String::from_utf8_lossy(&out.stderr));
     let expected = rows(
-        &wh.query(
-            "SELECT count(*) FROM population p JOIN cells c ON c.cell = p.h3_10 AND c.res = 10",
-            &AsOf::Latest,
-        )
-        .await
-        .unwrap(),
+        &wh.query("SELECT count(*) FROM population p JOIN cells c ON c.cell = p.h3_10 AND c.res = 10", &AsOf::Latest)
+            .await
+            .unwrap(),
     );
     let Value::Int(n) = expected[0][0] else { panic!("{expected:?}") };
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("residents\n{n}\n"));

@@ -343,7 +343,11 @@ impl Warehouse {
             let mut files = Vec::new();
             for file in snapshot.log_data().iter() {
                 let path = file.object_store_path();
-                let unsupported = |what: &str| Error::Unsupported { table: name.clone(), file: path.to_string(), what: what.to_owned() };
+                let unsupported = |what: &str| Error::Unsupported {
+                    table: name.clone(),
+                    file: path.to_string(),
+                    what: what.to_owned(),
+                };
                 if file.partition_values_map().values().any(Option::is_some) {
                     return Err(unsupported("partition values"));
                 }
