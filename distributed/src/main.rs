@@ -161,7 +161,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let wh = Warehouse::open(&warehouse)?;
             let ctx = mosaico_distributed::connect(&scheduler, &wh, &as_of).await?;
-            let batches = ctx.sql(&query).await?.collect().await?;
+            let batches = ctx
+                .sql(&query)
+                .await?
+                .collect()
+                .await
+                .with_context(|| format!("running the query on the cluster of the scheduler {scheduler}"))?;
             let mut out = std::io::stdout().lock();
             match format {
                 Format::Table => writeln!(out, "{}", arrow::util::pretty::pretty_format_batches(&batches)?)?,
