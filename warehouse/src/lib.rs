@@ -95,6 +95,16 @@ pub enum Error {
         /// When it started.
         since: String,
     },
+    /// A table whose Parquet files alone do not hold its rows.
+    #[error("table '{table}': file {file} has {what}, which reading the Parquet files directly would miss")]
+    Unsupported {
+        /// The table.
+        table: String,
+        /// The file, relative to the table's folder.
+        file: String,
+        /// What the log adds to it.
+        what: String,
+    },
     /// The run journal could not be read or written.
     #[error("run journal: {0}")]
     Journal(String),
@@ -116,6 +126,19 @@ pub const SCHEMES: &[&str] = &["file", "s3", "s3a"];
 /// The URL schemes this build can store tables under.
 #[cfg(not(feature = "s3"))]
 pub const SCHEMES: &[&str] = &["file"];
+
+/// One table as Parquet files: what [`Warehouse::table_files`] gives.
+#[derive(Debug, Clone)]
+pub struct TableFiles {
+    /// The table's name.
+    pub name: String,
+    /// The version read.
+    pub version: u64,
+    /// The schema [`Warehouse::session`] gives the table.
+    pub schema: datafusion::arrow::datatypes::SchemaRef,
+    /// The data files of that version (`file:///…` in a local warehouse).
+    pub files: Vec<Url>,
+}
 
 /// Result alias for the warehouse.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -268,34 +291,74 @@ impl Warehouse {
         Ok(table)
     }
 
-    /// A DataFusion session with every table registered (as of `as_of`) and the H3
-    /// functions available.
-    pub async fn session(&self, as_of: &AsOf) -> Result<SessionContext> {
+    /// Every table as a reader of `as_of` sees it, by name.
+    async fn resolve(&self, as_of: &AsOf) -> Result<Vec<(String, DeltaTable)>> {
         let tables = self.tables().await?;
         as_of.check_tables(&tables)?;
-        let config =
-            SessionConfig::new().with_information_schema(true).with_default_catalog_and_schema("mosaico", "public");
-        let ctx = SessionContext::new_with_config(config);
-        for f in h3::functions() {
-            ctx.register_udf(f);
-        }
         // While a run is in progress (or after one died), readers of the latest
         // tables see them as they were before it: all of its changes or none.
         let pinned = match as_of {
             AsOf::Latest => self.journal().await?.map(|j| j.before).unwrap_or_default(),
             _ => BTreeMap::new(),
         };
-        for name in &tables {
-            let table = match pinned.get(name) {
-                None => self.load(name, as_of).await?,
+        let mut out = Vec::with_capacity(tables.len());
+        for name in tables {
+            let table = match pinned.get(&name) {
+                None => self.load(&name, as_of).await?,
                 Some(None) => continue,
-                Some(Some(v)) => self.load(name, &AsOf::Tables(BTreeMap::from([(name.clone(), *v)]))).await?,
+                Some(Some(v)) => self.load(&name, &AsOf::Tables(BTreeMap::from([(name.clone(), *v)]))).await?,
             };
+            out.push((name, table));
+        }
+        Ok(out)
+    }
+
+    /// A DataFusion session with every table registered (as of `as_of`) and the H3
+    /// functions available.
+    pub async fn session(&self, as_of: &AsOf) -> Result<SessionContext> {
+        let config =
+            SessionConfig::new().with_information_schema(true).with_default_catalog_and_schema("mosaico", "public");
+        let ctx = SessionContext::new_with_config(config);
+        for f in h3::functions() {
+            ctx.register_udf(f);
+        }
+        for (name, table) in self.resolve(as_of).await? {
             table.update_datafusion_session(&ctx.state())?;
             let provider = table.table_provider().await?;
             ctx.register_table(name.as_str(), provider)?;
         }
         Ok(ctx)
+    }
+
+    /// Every table (as of `as_of`, the same versions [`Warehouse::session`] reads) as
+    /// its schema and the Parquet files of that version, for engines that read the
+    /// files themselves rather than through the Delta log (the executors of
+    /// `mosaico-distributed`). Refuses a table whose files need more than their rows:
+    /// partition values kept in the log, or deletion vectors.
+    pub async fn table_files(&self, as_of: &AsOf) -> Result<Vec<TableFiles>> {
+        let mut out = Vec::new();
+        for (name, table) in self.resolve(as_of).await? {
+            let schema = table.table_provider().await?.schema();
+            let snapshot = table.snapshot()?;
+            let mut files = Vec::new();
+            for file in snapshot.log_data().iter() {
+                let path = file.object_store_path();
+                let unsupported = |what: &str| Error::Unsupported {
+                    table: name.clone(),
+                    file: path.to_string(),
+                    what: what.to_owned(),
+                };
+                if file.partition_values_map().values().any(Option::is_some) {
+                    return Err(unsupported("partition values"));
+                }
+                if file.deletion_vector_descriptor().is_some() {
+                    return Err(unsupported("a deletion vector"));
+                }
+                files.push(table.table_url().join(path.as_ref()).map_err(|_| unsupported("a path that is not a URL"))?);
+            }
+            out.push(TableFiles { version: snapshot.version(), name, schema, files });
+        }
+        Ok(out)
     }
 
     /// The rows of one table at its latest version, without opening the others.
