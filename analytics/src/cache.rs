@@ -125,6 +125,19 @@ impl QueryCache {
     }
 }
 
+/// The answer kept under `key` in the session's cache, or computed by `run` (and kept,
+/// when the session has a cache). For work beyond one query (a measure over several).
+pub async fn remember<F, Fut, E>(ctx: &SessionContext, key: &str, run: F) -> Result<Vec<RecordBatch>, E>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Vec<RecordBatch>, E>>,
+{
+    match of(ctx) {
+        Some(cache) => cache.get_or_run(key, run).await,
+        None => run().await,
+    }
+}
+
 /// Attaches a cache to a session whose tables will not change.
 pub fn attach(ctx: &SessionContext, cache: Arc<QueryCache>) {
     ctx.state_ref().write().config_mut().set_extension(cache);

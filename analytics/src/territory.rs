@@ -322,10 +322,7 @@ pub(crate) enum Unit {
 
 /// The rows of a query; from the session's [`crate::cache`] when it has one.
 pub(crate) async fn batches(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
-    match crate::cache::of(ctx) {
-        Some(cache) => Ok(cache.get_or_run(sql, || async { ctx.sql(sql).await?.collect().await }).await?),
-        None => Ok(ctx.sql(sql).await?.collect().await?),
-    }
+    Ok(crate::cache::remember(ctx, sql, || async { ctx.sql(sql).await?.collect().await }).await?)
 }
 
 pub(crate) fn read_pairs(batches: &[RecordBatch]) -> Result<Vec<Pair>> {

@@ -133,14 +133,21 @@ pub fn request(state: &AppState, measure: Measure, q: &MeasureQuery) -> Result<R
     Ok(req)
 }
 
+/// A measure, computed once per distinct request while the server's tables stay the
+/// same (the session's query cache).
 async fn compute(state: &AppState, measure: Measure, req: &Request) -> Result<RecordBatch, ApiError> {
     let ctx = state.ctx();
-    Ok(match measure {
-        Measure::Demand => territory::demand(ctx, req).await?,
-        Measure::Supply => territory::supply(ctx, req).await?,
-        Measure::Accessibility => territory::accessibility(ctx, req).await?,
-        Measure::Gaps => territory::gaps(ctx, req).await?,
+    let key = format!("measure {measure:?} {req:?}");
+    let batches = mosaico_analytics::cache::remember(ctx, &key, || async {
+        Ok::<_, mosaico_analytics::Error>(vec![match measure {
+            Measure::Demand => territory::demand(ctx, req).await?,
+            Measure::Supply => territory::supply(ctx, req).await?,
+            Measure::Accessibility => territory::accessibility(ctx, req).await?,
+            Measure::Gaps => territory::gaps(ctx, req).await?,
+        }])
     })
+    .await?;
+    batches.into_iter().next().ok_or_else(|| internal("a measure gave no batch"))
 }
 
 /// The rows of a batch as JSON objects, nulls included.
