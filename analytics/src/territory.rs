@@ -702,10 +702,13 @@ struct Measured {
 }
 
 async fn measure(ctx: &SessionContext, req: &Request) -> Result<Measured> {
-    let areas = prepare(ctx, req).await?;
     let res = req.level.grid_res();
-    let demand = demand_pairs(ctx, &req.target, res, false).await?;
-    let supply = supply_pairs(ctx, &req.facility_types, res).await?;
+    // Three independent reads, run together.
+    let (areas, demand, supply) = tokio::try_join!(
+        prepare(ctx, req),
+        demand_pairs(ctx, &req.target, res, false),
+        supply_pairs(ctx, &req.facility_types, res)
+    )?;
     let field = access_field(&demand, &supply, req.method, req.catchment_km);
     let reference = field.reference;
     let cell_access = |p: &Pair| p.cell.and_then(|c| field.by_cell.get(&c).copied().flatten());

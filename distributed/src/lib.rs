@@ -235,25 +235,8 @@ pub async fn connect(scheduler: &str, warehouse: &Warehouse, as_of: &AsOf) -> Re
 /// Delta `long` the log declares), with strings as `Utf8` rather than `Utf8View`:
 /// Ballista turns view types off for Arrow Flight, and the values are the same.
 fn provider(table: &TableFiles) -> Result<Arc<dyn TableProvider>> {
-    if table.files.is_empty() {
-        // A listing table over no files scans as a relation without columns; a view of
-        // typed NULLs with no rows keeps the schema and serializes as well.
-        let schema = without_views(&table.schema);
-        let columns = schema
-            .fields()
-            .iter()
-            .map(|f| Ok(lit(ScalarValue::try_from(f.data_type())?).alias(f.name())))
-            .collect::<Result<Vec<_>>>()?;
-        let plan = LogicalPlanBuilder::empty(false).project(columns)?.build()?;
-        return Ok(Arc::new(ViewTable::new(plan, None)));
-    }
-    let urls = table.files.iter().map(|u| ListingTableUrl::parse(u.as_str())).collect::<Result<Vec<_>, _>>()?;
-    // Partitions and statistics follow the session's settings when the scan is planned.
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(options)
-        .with_schema(without_views(&table.schema));
-    Ok(Arc::new(ListingTable::try_new(config)?))
+    let plain = TableFiles { schema: without_views(&table.schema), ..table.clone() };
+    Ok(mosaico_warehouse::listing_provider(&plain)?)
 }
 
 /// The schema with view types (`Utf8View`, `BinaryView`) as their plain forms.

@@ -19,8 +19,9 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Int64Array, ListBuilder, StringArray, UInt64Array, UInt64Builder,
 };
+use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, UInt64Type};
-use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{DataFusionError, Result, ScalarValue, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 use h3o::{CellIndex, LatLng, Resolution};
 
@@ -203,40 +204,20 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
         }
         Kind::Parent => {
             let (cells, res) = (a[0].as_primitive::<UInt64Type>(), a[1].as_primitive::<Int64Type>());
-            let mut b = UInt64Builder::with_capacity(cells.len());
-            // Rows often repeat a cell (members of a household share a home): the last
-            // input and its parent are kept, sparing the cell's validation.
-            let mut last: Option<(u64, i64, u64)> = None;
+            let mut out = Vec::with_capacity(cells.len());
             for i in 0..cells.len() {
                 if cells.is_null(i) || res.is_null(i) {
-                    b.append_null();
+                    out.push(0);
                     continue;
                 }
-                let (v, rv) = (cells.value(i), res.value(i));
-                if let Some((lv, lr, lp)) = last
-                    && lv == v
-                    && lr == rv
-                {
-                    b.append_value(lp);
-                    continue;
-                }
-                let c = cell(name, v)?;
-                let r = resolution(name, rv)?;
-                match c.parent(r) {
-                    Some(p) => {
-                        last = Some((v, rv, u64::from(p)));
-                        b.append_value(u64::from(p));
-                    }
-                    None => {
-                        return exec_err!(
-                            "{name}: resolution {} is finer than the cell's resolution {}",
-                            res.value(i),
-                            u8::from(c.resolution())
-                        );
-                    }
-                }
+                let (v, r) = (cells.value(i), res.value(i));
+                out.push(match parent_bits(v, r) {
+                    Some(p) => p,
+                    None => return Err(parent_error(name, v, r)),
+                });
             }
-            Arc::new(b.finish())
+            let nulls = NullBuffer::union(cells.nulls(), res.nulls());
+            Arc::new(UInt64Array::new(out.into(), nulls))
         }
         Kind::ToString => {
             let cells = a[0].as_primitive::<UInt64Type>();
@@ -323,6 +304,59 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
     Ok(out)
 }
 
+/// Bits of an H3 index (the H3 specification, "H3 index representation"): mode in bits
+/// 59–62, resolution in 52–55, base cell in 45–51, then fifteen 3-bit digits, the
+/// first in 42–44; digits past the cell's resolution are 7.
+const RES_SHIFT: u32 = 52;
+const DIGITS: u64 = (1 << 45) - 1;
+/// The lowest bit of each of the fifteen digits.
+const DIGIT_LOW_BITS: u64 = 0o111_111_111_111_111;
+/// Base cells that are pentagons, whose descendants lose the K-axis sub-sequence.
+const PENTAGONS: [u64; 12] = [4, 14, 24, 38, 49, 58, 63, 72, 83, 97, 107, 117];
+
+/// The ancestor of `v` at resolution `r` by bit arithmetic, or `None` when `v` is not
+/// a valid cell or `r` is not a resolution between 0 and the cell's own. The checks are
+/// H3's `isValidCell`; pentagon descendants are handed to h3o, which knows their
+/// deleted sub-sequence. Set the resolution field to `r` and every digit after it to 7.
+fn parent_bits(v: u64, r: i64) -> Option<u64> {
+    let res = (v >> RES_SHIFT) & 0xF;
+    let r = u64::try_from(r).ok().filter(|r| *r <= res)?;
+    // Reserved bit 0, mode 1 (a cell), mode-dependent bits 0, base cell below 122.
+    if v >> 56 != 0b0000_1000 || (v >> 45) & 0x7F >= 122 {
+        return None;
+    }
+    let unused = (1u64 << (3 * (15 - res))) - 1;
+    if v & unused != unused {
+        return None;
+    }
+    // A used digit of 7 (all three bits set) is invalid.
+    let used = v & DIGITS & !unused;
+    let sevens = used & (used >> 1) & (used >> 2) & DIGIT_LOW_BITS & !unused;
+    if sevens != 0 {
+        return None;
+    }
+    if PENTAGONS.contains(&((v >> 45) & 0x7F)) {
+        let cell = CellIndex::try_from(v).ok()?;
+        return cell.parent(Resolution::try_from(r as u8).ok()?).map(u64::from);
+    }
+    Some((v & !(0xF << RES_SHIFT)) | (r << RES_SHIFT) | ((1u64 << (3 * (15 - r))) - 1))
+}
+
+/// Why `h3_parent(v, r)` has no answer, in the words of the other functions.
+fn parent_error(name: &str, v: u64, r: i64) -> DataFusionError {
+    let c = match cell(name, v) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    match resolution(name, r) {
+        Err(e) => e,
+        Ok(_) => DataFusionError::Execution(format!(
+            "{name}: resolution {r} is finer than the cell's resolution {}",
+            u8::from(c.resolution())
+        )),
+    }
+}
+
 /// The outline of a cell as a GeoJSON Polygon (lon/lat, closed ring, 7 decimals).
 pub fn boundary_geojson(c: CellIndex) -> String {
     let mut pts: Vec<String> = c.boundary().iter().map(|ll| format!("[{:.7},{:.7}]", ll.lng(), ll.lat())).collect();
@@ -330,4 +364,65 @@ pub fn boundary_geojson(c: CellIndex) -> String {
         pts.push(first);
     }
     format!("{{\"type\":\"Polygon\",\"coordinates\":[[{}]]}}", pts.join(","))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// What h3o answers for `h3_parent(v, r)`.
+    fn reference(v: u64, r: i64) -> Option<u64> {
+        let c = CellIndex::try_from(v).ok()?;
+        let r = Resolution::try_from(u8::try_from(r).ok()?).ok()?;
+        c.parent(r).map(u64::from)
+    }
+
+    #[test]
+    fn parents_by_bits_agree_with_h3o() {
+        // Every cell around points spread over the globe (pentagons included, through
+        // their base cells' children), at every resolution, to every coarser one.
+        let mut cells = Vec::new();
+        for base in CellIndex::base_cells() {
+            cells.extend(base.children(Resolution::Three));
+        }
+        for lat in (-85..=85).step_by(17) {
+            for lng in (-175..=175).step_by(25) {
+                let ll = LatLng::new(f64::from(lat) + 0.123, f64::from(lng) + 0.456).unwrap();
+                cells.extend(Resolution::range(Resolution::Zero, Resolution::Fifteen).map(|r| ll.to_cell(r)));
+            }
+        }
+        let mut checked = 0;
+        for c in &cells {
+            let v = u64::from(*c);
+            for r in -1..=16 {
+                assert_eq!(parent_bits(v, r), reference(v, r), "{c} to {r}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 30_000, "{checked}");
+    }
+
+    #[test]
+    fn invalid_cells_have_no_parent() {
+        let valid = u64::from(LatLng::new(45.4642, 9.19).unwrap().to_cell(Resolution::Ten));
+        let broken = [
+            0,
+            12345,
+            valid | 1 << 63,                     // reserved bit
+            (valid & !(0xF << 59)) | 2 << 59,    // mode 2: a directed edge
+            valid | 1 << 56,                     // mode-dependent bits
+            (valid & !(0x7F << 45)) | 122 << 45, // base cell 122
+            valid & !0o7,                        // digit 15 unused but not 7
+            (valid & !(0o7 << 15)) | 0o7 << 15,  // digit 10 used but 7
+            u64::from(CellIndex::base_cells().nth(4).unwrap()) & !(0o7 << 42) | 1 << 42 | 1 << 52, // pentagon, K axis
+        ];
+        for v in broken {
+            assert_eq!(reference(v, 0), None, "{v:x} should be invalid");
+            assert_eq!(parent_bits(v, 0), None, "{v:x}");
+        }
+        assert!(parent_error("h3_parent", 12345, 5).to_string().contains("is not a valid H3 cell"));
+        assert!(parent_error("h3_parent", valid, 11).to_string().contains("finer than the cell's resolution 10"));
+        assert!(parent_error("h3_parent", valid, 16).to_string().contains("is not between 0 and 15"));
+    }
 }

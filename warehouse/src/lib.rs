@@ -301,31 +301,48 @@ impl Warehouse {
             AsOf::Latest => self.journal().await?.map(|j| j.before).unwrap_or_default(),
             _ => BTreeMap::new(),
         };
-        let mut out = Vec::with_capacity(tables.len());
-        for name in tables {
-            let table = match pinned.get(&name) {
-                None => self.load(&name, as_of).await?,
-                Some(None) => continue,
-                Some(Some(v)) => self.load(&name, &AsOf::Tables(BTreeMap::from([(name.clone(), *v)]))).await?,
-            };
-            out.push((name, table));
-        }
-        Ok(out)
+        // Each table's log is read at once with the others'.
+        let loads = tables.into_iter().map(|name| {
+            let pin = pinned.get(&name).copied();
+            async move {
+                let table = match pin {
+                    None => self.load(&name, as_of).await?,
+                    Some(None) => return Ok(None),
+                    Some(Some(v)) => self.load(&name, &AsOf::Tables(BTreeMap::from([(name.clone(), v)]))).await?,
+                };
+                Ok::<_, Error>(Some((name, table)))
+            }
+        });
+        Ok(futures::future::try_join_all(loads).await?.into_iter().flatten().collect())
     }
 
     /// A DataFusion session with every table registered (as of `as_of`) and the H3
-    /// functions available.
+    /// functions available. Settings come from `DATAFUSION_*` environment variables
+    /// where given (for example `DATAFUSION_EXECUTION_BATCH_SIZE`), DataFusion's
+    /// defaults otherwise.
+    ///
+    /// Each table is read as a plain Parquet listing of exactly the files of its
+    /// version: DataFusion splits them across cores by byte range, keeps their footers
+    /// between queries, and adds no per-batch file bookkeeping. Tables that need the
+    /// Delta log to be read right (partition values, deletion vectors) keep deltalake's
+    /// own scan; `MOSAICO_SCAN=delta` asks for it everywhere.
     pub async fn session(&self, as_of: &AsOf) -> Result<SessionContext> {
-        let config =
-            SessionConfig::new().with_information_schema(true).with_default_catalog_and_schema("mosaico", "public");
+        let config = SessionConfig::from_env()?
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("mosaico", "public");
         let ctx = SessionContext::new_with_config(config);
         for f in h3::functions() {
             ctx.register_udf(f);
         }
+        let delta_only = std::env::var("MOSAICO_SCAN").is_ok_and(|v| v == "delta");
         for (name, table) in self.resolve(as_of).await? {
             table.update_datafusion_session(&ctx.state())?;
             let provider = table.table_provider().await?;
-            ctx.register_table(name.as_str(), provider)?;
+            let listed = match delta_only {
+                true => None,
+                false => files_of(&name, &table, provider.schema()).ok().map(|f| listing_provider(&f)).transpose()?,
+            };
+            ctx.register_table(name.as_str(), listed.unwrap_or(provider))?;
         }
         Ok(ctx)
     }
@@ -339,24 +356,7 @@ impl Warehouse {
         let mut out = Vec::new();
         for (name, table) in self.resolve(as_of).await? {
             let schema = table.table_provider().await?.schema();
-            let snapshot = table.snapshot()?;
-            let mut files = Vec::new();
-            for file in snapshot.log_data().iter() {
-                let path = file.object_store_path();
-                let unsupported = |what: &str| Error::Unsupported {
-                    table: name.clone(),
-                    file: path.to_string(),
-                    what: what.to_owned(),
-                };
-                if file.partition_values_map().values().any(Option::is_some) {
-                    return Err(unsupported("partition values"));
-                }
-                if file.deletion_vector_descriptor().is_some() {
-                    return Err(unsupported("a deletion vector"));
-                }
-                files.push(table.table_url().join(path.as_ref()).map_err(|_| unsupported("a path that is not a URL"))?);
-            }
-            out.push(TableFiles { version: snapshot.version(), name, schema, files });
+            out.push(files_of(&name, &table, schema)?);
         }
         Ok(out)
     }
@@ -375,6 +375,53 @@ impl Warehouse {
         let ctx = self.session(as_of).await?;
         Ok(ctx.sql(sql).await?.collect().await?)
     }
+}
+
+/// The data files of a loaded table version, or why its rows need the Delta log.
+fn files_of(name: &str, table: &DeltaTable, schema: datafusion::arrow::datatypes::SchemaRef) -> Result<TableFiles> {
+    let snapshot = table.snapshot()?;
+    let mut files = Vec::new();
+    for file in snapshot.log_data().iter() {
+        let path = file.object_store_path();
+        let unsupported =
+            |what: &str| Error::Unsupported { table: name.to_owned(), file: path.to_string(), what: what.to_owned() };
+        if file.partition_values_map().values().any(Option::is_some) {
+            return Err(unsupported("partition values"));
+        }
+        if file.deletion_vector_descriptor().is_some() {
+            return Err(unsupported("a deletion vector"));
+        }
+        files.push(table.table_url().join(path.as_ref()).map_err(|_| unsupported("a path that is not a URL"))?);
+    }
+    Ok(TableFiles { version: snapshot.version(), name: name.to_owned(), schema, files })
+}
+
+/// A DataFusion table over exactly the files of one version, with the schema given
+/// (files are read into it: H3 cells written as UInt64 come back as the Delta `long`
+/// the log declares). A table without files is a view of no rows with that schema.
+pub fn listing_provider(table: &TableFiles) -> Result<std::sync::Arc<dyn datafusion::catalog::TableProvider>> {
+    use std::sync::Arc;
+
+    use datafusion::datasource::file_format::parquet::ParquetFormat;
+    use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+    if table.files.is_empty() {
+        let columns = table
+            .schema
+            .fields()
+            .iter()
+            .map(|f| {
+                Ok(datafusion::prelude::lit(datafusion::common::ScalarValue::try_from(f.data_type())?).alias(f.name()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let plan = datafusion::logical_expr::LogicalPlanBuilder::empty(false).project(columns)?.build()?;
+        return Ok(Arc::new(datafusion::datasource::ViewTable::new(plan, None)));
+    }
+    let urls = table.files.iter().map(|u| ListingTableUrl::parse(u.as_str())).collect::<Result<Vec<_>, _>>()?;
+    // Partitions and statistics follow the session's settings when the scan is planned.
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config =
+        ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(table.schema.clone());
+    Ok(Arc::new(ListingTable::try_new(config)?))
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
