@@ -47,15 +47,10 @@ use ballista_scheduler::config::{SchedulerConfig, TaskDistributionPolicy};
 use ballista_scheduler::scheduler_process::start_server;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
-use datafusion::common::ScalarValue;
-use datafusion::datasource::ViewTable;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionState;
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::logical_expr::LogicalPlanBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext, lit};
+use datafusion::prelude::{SessionConfig, SessionContext};
 use mosaico_warehouse::{AsOf, TableFiles, Warehouse, h3};
 
 /// What went wrong starting a node or running a query.
