@@ -150,11 +150,23 @@ pub async fn demo(store: &Store, registry: &Path, cases: usize, seed: u64) -> Re
     let coordinator = login("coordinatore").await?;
     let back_office = login("backoffice").await?;
 
-    let rows = read_registry(registry)?;
+    // The registry can hold millions of rows: the Milanese ones with a home are
+    // shuffled as row numbers, and only the rows used are read back.
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut picked: Vec<&RegistryRow> =
-        rows.iter().filter(|r| r.codice_istat_comune == mosaico_domain::MILANO && !r.latitudine.is_empty()).collect();
-    picked.shuffle(&mut rng);
+    let mut eligible: Vec<usize> = Vec::new();
+    scan_registry(registry, |i, r, at| {
+        if r.get(at.comune).is_some_and(|c| c == mosaico_domain::MILANO.as_bytes())
+            && r.get(at.latitude).is_some_and(|l| !l.is_empty())
+        {
+            eligible.push(i);
+        }
+        Ok(())
+    })?;
+    eligible.shuffle(&mut rng);
+    eligible.truncate(cases + 12);
+    let wanted: std::collections::HashSet<usize> = eligible.iter().copied().collect();
+    let rows = registry_rows(registry, |i, _, _| wanted.contains(&i))?;
+    let picked: Vec<&RegistryRow> = eligible.iter().filter_map(|i| rows.get(i)).collect();
     let today = today();
     let mut out = Seeded::default();
     for (i, row) in picked.iter().take(cases).enumerate() {
@@ -374,12 +386,102 @@ fn from<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> T {
     serde_json::from_value(v).unwrap_or_default()
 }
 
-fn read_registry(path: &Path) -> Result<Vec<RegistryRow>> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| CaseError::Internal(format!("{}: {e}", path.display())))?;
-    r.deserialize()
-        .enumerate()
-        .map(|(i, row)| row.map_err(|e| CaseError::Internal(format!("{} line {}: {e}", path.display(), i + 2))))
+/// Where the fields the seed looks at sit in a registry row.
+struct RegistryAt {
+    fiscal_code: usize,
+    household: usize,
+    relation: usize,
+    latitude: usize,
+    comune: usize,
+}
+
+/// Calls `f` with each row of the registry (numbered from 0) as raw fields, without
+/// decoding the rest: the file can hold millions of rows.
+fn scan_registry(
+    path: &Path,
+    mut f: impl FnMut(usize, &csv::ByteRecord, &RegistryAt) -> Result<()>,
+) -> Result<csv::ByteRecord> {
+    let failed = |e: csv::Error| CaseError::Internal(format!("{}: {e}", path.display()));
+    let mut r = csv::Reader::from_path(path).map_err(failed)?;
+    let headers = r.byte_headers().map_err(failed)?.clone();
+    let at = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name.as_bytes())
+            .ok_or_else(|| CaseError::Internal(format!("{}: no column '{name}'", path.display())))
+    };
+    let at = RegistryAt {
+        fiscal_code: at("codice_fiscale")?,
+        household: at("id_famiglia")?,
+        relation: at("relazione_parentela")?,
+        latitude: at("latitudine")?,
+        comune: at("codice_istat_comune")?,
+    };
+    let mut rec = csv::ByteRecord::new();
+    let mut i = 0;
+    while r
+        .read_byte_record(&mut rec)
+        .map_err(|e| CaseError::Internal(format!("{} line {}: {e}", path.display(), i + 2)))?
+    {
+        f(i, &rec, &at)?;
+        i += 1;
+    }
+    Ok(headers)
+}
+
+/// The rows `keep` chooses, decoded, by row number.
+fn registry_rows(
+    path: &Path,
+    mut keep: impl FnMut(usize, &csv::ByteRecord, &RegistryAt) -> bool,
+) -> Result<std::collections::HashMap<usize, RegistryRow>> {
+    let mut chosen = Vec::new();
+    let headers = scan_registry(path, |i, rec, at| {
+        if keep(i, rec, at) {
+            chosen.push((i, rec.clone()));
+        }
+        Ok(())
+    })?;
+    chosen
+        .into_iter()
+        .map(|(i, rec)| {
+            rec.deserialize(Some(&headers))
+                .map(|row| (i, row))
+                .map_err(|e| CaseError::Internal(format!("{} line {}: {e}", path.display(), i + 2)))
+        })
         .collect()
+}
+
+/// The registry row of a parent (head of household or spouse) living with `child`: of
+/// the household's other members, the one with the smallest fiscal code. `None` when
+/// the child is not in the registry or lives with neither.
+fn registry_parent(path: &Path, child: &str) -> Result<Option<RegistryRow>> {
+    // The child's household, as the last row of their fiscal code says it.
+    let mut home: Option<Vec<u8>> = None;
+    scan_registry(path, |_, r, at| {
+        if r.get(at.fiscal_code) == Some(child.as_bytes()) {
+            home = r.get(at.household).map(<[u8]>::to_vec);
+        }
+        Ok(())
+    })?;
+    let Some(home) = home else { return Ok(None) };
+    // Each member's last row says where they live; the parent's first row is theirs.
+    let mut last: std::collections::BTreeMap<Vec<u8>, bool> = std::collections::BTreeMap::new();
+    let mut first: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
+    scan_registry(path, |i, r, at| {
+        let (Some(cf), Some(hh)) = (r.get(at.fiscal_code), r.get(at.household)) else { return Ok(()) };
+        if hh == home.as_slice() || last.contains_key(cf) {
+            let parent = hh == home.as_slice() && matches!(r.get(at.relation), Some(b"IS" | b"CG"));
+            last.insert(cf.to_vec(), parent);
+            first.entry(cf.to_vec()).or_insert(i);
+        }
+        Ok(())
+    })?;
+    let Some(cf) = last.into_iter().find(|(cf, parent)| *parent && cf.as_slice() != child.as_bytes()).map(|(cf, _)| cf)
+    else {
+        return Ok(None);
+    };
+    let row = first[&cf];
+    Ok(registry_rows(path, |i, _, _| i == row)?.remove(&row))
 }
 
 async fn register(store: &Store, actor: &Actor, row: &RegistryRow) -> Result<Option<i64>> {
@@ -561,14 +663,6 @@ impl Story {
     }
 }
 
-/// A row of the civil-registry export, for the household it names.
-#[derive(Debug, Clone, Deserialize)]
-struct FamilyRow {
-    codice_fiscale: String,
-    id_famiglia: String,
-    relazione_parentela: String,
-}
-
 /// The demo's INPS flows: Milano set up (INPS code F205, Belfiore F205, the Comune's
 /// fiscal code as operator), and for the last full quarter
 ///
@@ -588,7 +682,7 @@ async fn inps(
     today: NaiveDate,
     out: &mut Seeded,
 ) -> Result<()> {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeSet;
 
     use crate::inps::{BenefitMeansInput, FlowKind, InpsEnteInput, Period, SinaInput, SinbaInput, codes};
 
@@ -652,12 +746,6 @@ async fn inps(
     }
 
     // SINBA for the first children, each in a household with their parent.
-    let family: BTreeMap<String, FamilyRow> = {
-        let mut r = csv::Reader::from_path(registry)
-            .map_err(|e| CaseError::Internal(format!("{}: {e}", registry.display())))?;
-        r.deserialize::<FamilyRow>().filter_map(|row| row.ok()).map(|f| (f.codice_fiscale.clone(), f)).collect()
-    };
-    let rows = read_registry(registry)?;
     let sinba = store.inps_report(back_office, FlowKind::Sinba, None, quarter).await?;
     let mut children: Vec<(i64, i64)> = sinba
         .included
@@ -692,13 +780,8 @@ async fn inps(
             continue;
         }
         let child = store.person(worker, child_id).await?;
-        let Some(home) = family.get(&child.fiscal_code) else { continue };
-        let parent = family
-            .values()
-            .filter(|f| f.id_famiglia == home.id_famiglia && f.codice_fiscale != child.fiscal_code)
-            .find(|f| matches!(f.relazione_parentela.as_str(), "IS" | "CG"))
-            .and_then(|f| rows.iter().find(|r| r.codice_fiscale == f.codice_fiscale));
-        let Some(parent) = parent else { continue };
+        let Some(parent) = registry_parent(registry, &child.fiscal_code)? else { continue };
+        let parent = &parent;
         let parent = match register(store, worker, parent).await? {
             Some(id) => {
                 out.persons += 1;
