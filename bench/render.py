@@ -5,6 +5,11 @@ from pathlib import Path
 CHART = Path(__file__).resolve().parent / "results" / "scaling.svg"
 
 
+GROUPBYS = [("residents_per_nil", "residents per NIL (population ⋈ cells)"),
+            ("spending_by_area", "spending by area di utenza (3 sums over interventions)"),
+            ("persons_per_res9", "persons per res-9 cell (parent of the res-10 cell)")]
+
+
 def fmt_s(v):
     if v is None:
         return "—"
@@ -71,10 +76,7 @@ def render_markdown(doc, sizes):
       "against Mosaico's.\n")
     w("| query | size | mosaico | DuckDB | polars | DuckDB / mosaico | polars / mosaico |")
     w("|---|---|---:|---:|---:|---:|---:|")
-    names = {"residents_per_nil": "residents per NIL (population ⋈ cells)",
-             "spending_by_area": "spending by area di utenza (3 sums over interventions)",
-             "persons_per_res9": "persons per res-9 cell (parent of the res-10 cell)"}
-    for q, label in names.items():
+    for q, label in GROUPBYS:
         for s in have:
             mo, dk, pl = (val(s, "groupby", f"{q}/{t}") for t in ("mosaico", "duckdb", "polars"))
             if mo is None:
@@ -193,6 +195,23 @@ def render_markdown(doc, sizes):
         gib = mem["peak_rss_kib"] / 2**20
         w(f"| the server holds dataset M in under 4 GB RSS | peak {gib:.2f} GiB ({mem['peak_rss_kib'] * 1024 / 1e9:.2f} GB) "
           f"| {'yes' if mem['peak_rss_kib'] * 1024 < 4e9 else '**no**'} |")
+    # The goals of the ingest and territorial issues, on their workloads (dataset M).
+    ours, pol = rec("M", "ingest", "mosaico"), rec("M", "ingest", "polars")
+    if ours and pol:
+        r = ours["mean_s"] / pol["mean_s"]
+        w(f"| ingest: the 2 M-row registry within 1.5× of polars' plain CSV → Parquet | {r:.2f}× "
+          f"({fmt_s(ours['mean_s'])} against {fmt_s(pol['mean_s'])}) | {'yes' if r <= 1.5 else '**no**'} |")
+    e, peer = rec("M", "e2sfca", "mosaico"), rec("M", "e2sfca", "peer")
+    if e and peer:
+        r = peer["mean_s"] / e["mean_s"]
+        w(f"| E2SFCA end to end, 2 M persons: at least 10× faster than polars + h3-py + PySAL access | {r:.1f}× "
+          f"({fmt_ms(e['mean_s'] * 1e3)} against {fmt_ms(peer['mean_s'] * 1e3)}) | {'yes' if r >= 10 else '**no**'} |")
+    for q, label in GROUPBYS:
+        g, d = rec("M", "groupby", f"{q}/mosaico"), rec("M", "groupby", f"{q}/duckdb")
+        if g and d:
+            r = g["median_ms"] / d["median_ms"]
+            w(f"| group-by within 1.2× of DuckDB, M: {label} | {r:.2f}× ({fmt_ms(g['median_ms'])} against "
+              f"{fmt_ms(d['median_ms'])}) | {'yes' if r <= 1.2 else '**no**'} |")
     curves = scaling_curves(recs, data, sizes)
     for name, pts in curves.items():
         if len(pts) >= 2:
