@@ -171,7 +171,7 @@ def render_markdown(doc, sizes):
             w(f"| {s} | " + " | ".join(fmt_ms(first.get(n)) for n in ("cells", "demand", "accessibility", "gaps",
                                                                          "dashboard")) + " |")
     w("")
-    w("| size | ready (warm start) | resident memory after the load | peak |")
+    w("| size | ready (start to /healthz; the first start seeds the case files) | resident memory after the load | peak |")
     w("|---|---:|---:|---:|")
     for s in have:
         mem = rec(s, "api", "memory")
