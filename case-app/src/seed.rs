@@ -165,7 +165,7 @@ pub async fn demo(store: &Store, registry: &Path, cases: usize, seed: u64) -> Re
     eligible.shuffle(&mut rng);
     eligible.truncate(cases + 12);
     let wanted: std::collections::HashSet<usize> = eligible.iter().copied().collect();
-    let rows = registry_rows(registry, |i, _, _| wanted.contains(&i))?;
+    let rows = registry_rows(registry, &wanted)?;
     let picked: Vec<&RegistryRow> = eligible.iter().filter_map(|i| rows.get(i)).collect();
     let today = today();
     let mut out = Seeded::default();
@@ -429,14 +429,14 @@ fn scan_registry(
     Ok(headers)
 }
 
-/// The rows `keep` chooses, decoded, by row number.
+/// The rows numbered in `wanted`, decoded, by row number.
 fn registry_rows(
     path: &Path,
-    mut keep: impl FnMut(usize, &csv::ByteRecord, &RegistryAt) -> bool,
+    wanted: &std::collections::HashSet<usize>,
 ) -> Result<std::collections::HashMap<usize, RegistryRow>> {
     let mut chosen = Vec::new();
-    let headers = scan_registry(path, |i, rec, at| {
-        if keep(i, rec, at) {
+    let headers = scan_registry(path, |i, rec, _| {
+        if wanted.contains(&i) {
             chosen.push((i, rec.clone()));
         }
         Ok(())
@@ -464,24 +464,24 @@ fn registry_parent(path: &Path, child: &str) -> Result<Option<RegistryRow>> {
         Ok(())
     })?;
     let Some(home) = home else { return Ok(None) };
-    // Each member's last row says where they live; the parent's first row is theirs.
+    // Each member's last row says where they live; the parent's first row is theirs,
+    // kept as read so that no third pass is needed.
     let mut last: std::collections::BTreeMap<Vec<u8>, bool> = std::collections::BTreeMap::new();
-    let mut first: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
-    scan_registry(path, |i, r, at| {
+    let mut first: std::collections::HashMap<Vec<u8>, (usize, csv::ByteRecord)> = std::collections::HashMap::new();
+    let headers = scan_registry(path, |i, r, at| {
         let (Some(cf), Some(hh)) = (r.get(at.fiscal_code), r.get(at.household)) else { return Ok(()) };
         if hh == home.as_slice() || last.contains_key(cf) {
             let parent = hh == home.as_slice() && matches!(r.get(at.relation), Some(b"IS" | b"CG"));
             last.insert(cf.to_vec(), parent);
-            first.entry(cf.to_vec()).or_insert(i);
+            first.entry(cf.to_vec()).or_insert_with(|| (i, r.clone()));
         }
         Ok(())
     })?;
-    let Some(cf) = last.into_iter().find(|(cf, parent)| *parent && cf.as_slice() != child.as_bytes()).map(|(cf, _)| cf)
-    else {
-        return Ok(None);
-    };
-    let row = first[&cf];
-    Ok(registry_rows(path, |i, _, _| i == row)?.remove(&row))
+    let parent = last.into_iter().find(|(cf, parent)| *parent && cf.as_slice() != child.as_bytes());
+    let Some((i, rec)) = parent.and_then(|(cf, _)| first.remove(&cf)) else { return Ok(None) };
+    rec.deserialize(Some(&headers))
+        .map(Some)
+        .map_err(|e| CaseError::Internal(format!("{} line {}: {e}", path.display(), i + 2)))
 }
 
 async fn register(store: &Store, actor: &Actor, row: &RegistryRow) -> Result<Option<i64>> {

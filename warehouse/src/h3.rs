@@ -316,8 +316,8 @@ const PENTAGONS: [u64; 12] = [4, 14, 24, 38, 49, 58, 63, 72, 83, 97, 107, 117];
 
 /// The ancestor of `v` at resolution `r` by bit arithmetic, or `None` when `v` is not
 /// a valid cell or `r` is not a resolution between 0 and the cell's own. The checks are
-/// H3's `isValidCell`; pentagon descendants are handed to h3o, which knows their
-/// deleted sub-sequence. Set the resolution field to `r` and every digit after it to 7.
+/// H3's `isValidCell`, pentagon descendants' deleted sub-sequence by h3o. The parent is
+/// the cell with its resolution field set to `r` and every digit after it set to 7.
 fn parent_bits(v: u64, r: i64) -> Option<u64> {
     let res = (v >> RES_SHIFT) & 0xF;
     let r = u64::try_from(r).ok().filter(|r| *r <= res)?;
@@ -335,9 +335,9 @@ fn parent_bits(v: u64, r: i64) -> Option<u64> {
     if sevens != 0 {
         return None;
     }
+    // A pentagon's descendants may not start with the deleted K-axis digit: h3o checks.
     if PENTAGONS.contains(&((v >> 45) & 0x7F)) {
-        let cell = CellIndex::try_from(v).ok()?;
-        return cell.parent(Resolution::try_from(r as u8).ok()?).map(u64::from);
+        CellIndex::try_from(v).ok()?;
     }
     Some((v & !(0xF << RES_SHIFT)) | (r << RES_SHIFT) | ((1u64 << (3 * (15 - r))) - 1))
 }
