@@ -187,3 +187,85 @@ async fn the_piano_di_zona_of_an_ambito_has_a_table_per_ente_and_one_for_all() {
     let sesto = &r.tables[1];
     assert!(sesto.lines.iter().all(|l| l.users.value == Some(6)));
 }
+
+/// One pass serves the three years of the trend and the year's table: each period counts
+/// the persons with an intervention running in it and the spending that started in it, and
+/// a person under two types of one area is one user of that area.
+#[tokio::test]
+async fn the_trend_and_the_table_keep_periods_and_persons_apart() {
+    // (person, area, type, first day, last day, euros)
+    let rows = [
+        ("P1", "anziani", "interventi_servizi", "2024-03-01", "2024-03-31", 100.0),
+        ("P1", "anziani", "trasferimenti_denaro", "2025-03-01", "2025-03-31", 300.0),
+        ("P1", "anziani", "interventi_servizi", "2025-04-01", "2025-04-30", 100.0),
+        ("P2", "anziani", "strutture", "2023-06-01", "2025-02-28", 1000.0),
+        ("P3", "disabili", "interventi_servizi", "2025-05-01", "2025-05-31", 50.0),
+    ];
+    type Row<'r> = (&'r str, &'r str, &'r str, &'r str, &'r str, f64);
+    let s = |f: fn(&Row) -> String| -> ArrayRef { strs(&rows.iter().map(f).collect::<Vec<_>>()) };
+    let dates = |f: fn(&Row) -> String| -> ArrayRef {
+        Arc::new(Date32Array::from(rows.iter().map(|r| day(&f(r))).collect::<Vec<_>>()))
+    };
+    let euros: ArrayRef = Arc::new(Float64Array::from(rows.iter().map(|r| r.5).collect::<Vec<_>>()));
+    let zeros: ArrayRef = Arc::new(Float64Array::from(vec![0.0; rows.len()]));
+    let interventions = RecordBatch::try_from_iter([
+        ("case_id", s(|r| format!("C-{}", r.0))),
+        ("person_key", s(|r| r.0.to_owned())),
+        ("service_code", s(|_| "SAD".to_owned())),
+        ("area_utenza", s(|r| r.1.to_owned())),
+        ("spending_type", s(|r| r.2.to_owned())),
+        ("start_date", dates(|r| r.3.to_owned())),
+        ("end_date", dates(|r| r.4.to_owned())),
+        ("amount_eur", euros.clone()),
+        ("quota_ente_eur", euros),
+        ("quota_utente_eur", zeros.clone()),
+        ("quota_ssn_eur", zeros),
+    ])
+    .unwrap();
+    let persons = ["P1", "P2", "P3"].map(String::from);
+    let cases = RecordBatch::try_from_iter([
+        ("case_id", strs(&persons.iter().map(|p| format!("C-{p}")).collect::<Vec<_>>())),
+        ("person_key", strs(&persons)),
+        ("ente", strs(&[SESTO.to_owned(), SESTO.to_owned(), SESTO.to_owned()])),
+    ])
+    .unwrap();
+    let population = RecordBatch::try_from_iter([
+        ("person_key", strs(&persons)),
+        ("comune_istat", strs(&[SESTO.to_owned(), SESTO.to_owned(), SESTO.to_owned()])),
+        ("nil_id", Arc::new(Int32Array::from(vec![1, 1, 2])) as ArrayRef),
+    ])
+    .unwrap();
+    let ctx = SessionContext::new();
+    ctx.register_batch("cases", cases).unwrap();
+    ctx.register_batch("interventions", interventions).unwrap();
+    ctx.register_batch("population", population).unwrap();
+
+    // A threshold of 1 hides nothing.
+    let r =
+        reports::piano_di_zona(&ctx, &enti(&[SESTO]), &year_2025(), 1, &reference(), &Stamp::default()).await.unwrap();
+    let trend = |area: &str| -> Vec<(String, Option<u64>, Option<f64>)> {
+        r.trend
+            .iter()
+            .filter(|p| p.area_utenza == area)
+            .map(|p| (p.period.clone(), p.users.value, p.spending.total_eur))
+            .collect()
+    };
+    let row = |y: &str, u: u64, eur: f64| (y.to_owned(), Some(u), Some(eur));
+    // P2's stay runs through all three years but started, and was spent, in 2023.
+    assert_eq!(trend("anziani"), [row("2023", 1, 1000.0), row("2024", 2, 100.0), row("2025", 2, 400.0)]);
+    assert_eq!(trend("disabili"), [row("2023", 0, 0.0), row("2024", 0, 0.0), row("2025", 1, 50.0)]);
+    assert_eq!(trend("totale"), [row("2023", 1, 1000.0), row("2024", 2, 100.0), row("2025", 3, 450.0)]);
+
+    let line = |area: &str, ty: &str| {
+        let l = r.tables[0].lines.iter().find(|l| l.area_utenza == area && l.spending_type == ty).unwrap();
+        (l.users.value, l.spending.total_eur)
+    };
+    assert_eq!(line("anziani", "totale"), (Some(2), Some(400.0)), "P1 under two types is one user of the area");
+    assert_eq!(line("anziani", "strutture"), (Some(1), Some(0.0)), "running in 2025, spent in 2023");
+    assert_eq!(line("anziani", "trasferimenti_denaro"), (Some(1), Some(300.0)));
+    assert_eq!(line("totale", "interventi_servizi"), (Some(2), Some(150.0)));
+    assert_eq!(line("totale", "totale"), (Some(3), Some(450.0)));
+    // Users per NIL in 2025: P1 and P2 live in NIL 1, P3 in NIL 2.
+    let nil: Vec<(i32, Option<u64>)> = r.coverage.iter().map(|c| (c.nil_id, c.users.value)).collect();
+    assert_eq!(nil, [(1, Some(2)), (2, Some(1))]);
+}
