@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 
 use crate::disclosure::{Mark, protect, protect_list};
 use crate::period::Period;
-use crate::targets::Target;
+use crate::targets::{Catalogue, Target};
 use crate::territory::{batches, demand_pairs};
 use crate::{Result, column, i64s, strings};
 
@@ -517,21 +517,24 @@ pub async fn spending(ctx: &SessionContext, input: &Input<'_>, budgets: &[Budget
          WHERE c.ente IN ({}) AND i.start_date BETWEEN {from} AND {to}",
         in_list(input.enti)
     );
+    // Per area and, in the same pass, all areas (a person served in two areas is one).
     let sql = format!(
-        "SELECT i.area_utenza, count(DISTINCT i.person_key) AS persons, sum(i.amount_eur), sum(i.quota_ente_eur), \
-         sum(i.quota_utente_eur), sum(i.quota_ssn_eur) {filter} GROUP BY 1"
+        "SELECT i.area_utenza, grouping(i.area_utenza) AS every_area, count(DISTINCT i.person_key) AS persons, \
+         sum(i.amount_eur), sum(i.quota_ente_eur), sum(i.quota_utente_eur), sum(i.quota_ssn_eur) {filter} \
+         GROUP BY GROUPING SETS ((i.area_utenza), ())"
     );
     let mut by: BTreeMap<String, (u64, [f64; 4])> = BTreeMap::new();
-    for b in batches(ctx, &sql).await? {
-        let (a, n) = (str_of(&b, 0)?, u64_of(&b, 1)?);
-        let cols = [f64_of(&b, 2)?, f64_of(&b, 3)?, f64_of(&b, 4)?, f64_of(&b, 5)?];
-        for i in 0..b.num_rows() {
-            by.insert(a[i].clone(), (n[i], [cols[0][i], cols[1][i], cols[2][i], cols[3][i]]));
-        }
-    }
     let mut distinct = 0;
-    for b in batches(ctx, &format!("SELECT count(DISTINCT i.person_key) {filter}")).await? {
-        distinct = u64_of(&b, 0)?.first().copied().unwrap_or(0);
+    for b in batches(ctx, &sql).await? {
+        let (a, every, n) = (str_of(&b, 0)?, u64_of(&b, 1)?, u64_of(&b, 2)?);
+        let cols = [f64_of(&b, 3)?, f64_of(&b, 4)?, f64_of(&b, 5)?, f64_of(&b, 6)?];
+        for i in 0..b.num_rows() {
+            if every[i] == 1 {
+                distinct = n[i];
+            } else {
+                by.insert(a[i].clone(), (n[i], [cols[0][i], cols[1][i], cols[2][i], cols[3][i]]));
+            }
+        }
     }
     let budget = budget_for_period(budgets, input.enti, &input.period);
     let areas: Vec<&str> = mosaico_domain::AreaUtenza::ALL.iter().map(|a| a.code()).collect();
@@ -575,6 +578,37 @@ pub async fn spending(ctx: &SessionContext, input: &Input<'_>, budgets: &[Budget
     })
 }
 
+/// The targets whose coverage the dashboard shows: the catalogue's first of each area di
+/// utenza, and `mapped` (drawn per NIL).
+pub fn shown_targets<'c>(catalogue: &'c Catalogue, mapped: &'c Target) -> Vec<&'c Target> {
+    let mut targets: Vec<&Target> = mosaico_domain::AreaUtenza::ALL
+        .iter()
+        .filter_map(|area| catalogue.targets().iter().find(|x| x.area == area.code()))
+        .collect();
+    if !targets.iter().any(|x| x.id == mapped.id) {
+        targets.push(mapped);
+    }
+    targets
+}
+
+/// A target's potential and expressed demand per res-9 cell over the whole territory;
+/// coverage keeps the cells of the enti in scope, so the answer serves every scope.
+async fn target_pairs(ctx: &SessionContext, target: &Target) -> Result<Vec<crate::territory::Pair>> {
+    demand_pairs(ctx, target, 9, true).await
+}
+
+/// Answers ahead of the first visit the part of the dashboard that does not depend on
+/// who asks: the demand of `targets` per cell ([`target_pairs`]), one scan of the
+/// registry each, the slowest of its sections on a large warehouse. The answers are
+/// kept in the session's [`crate::cache`]; a dashboard asked meanwhile waits for them
+/// rather than computing them again. Returns how many targets were answered.
+pub async fn warm(ctx: &SessionContext, targets: &[&Target]) -> Result<usize> {
+    for t in targets {
+        target_pairs(ctx, t).await?;
+    }
+    Ok(targets.len())
+}
+
 /// Coverage of `targets` in the enti, and of `mapped` per NIL: persons of the target
 /// with an open case in its area per 1,000 persons of the target (and per 1,000
 /// residents, per NIL). Potential and expressed counts are protected as lists over the
@@ -592,7 +626,7 @@ pub async fn coverage(
     };
     let mut rows = Vec::new();
     for t in targets {
-        let pairs = demand_pairs(ctx, t, 9, true).await?;
+        let pairs = target_pairs(ctx, t).await?;
         let (p, e) = pairs.iter().filter(|x| keep(&x.comune)).fold((0.0, 0.0), |(p, e), x| (p + x.a, e + x.b));
         let (p, e) = (p.round() as u64, e.round() as u64);
         // Published alone: a primary check each (no total to protect against).
@@ -608,7 +642,7 @@ pub async fn coverage(
         });
     }
     // The mapped target per NIL.
-    let pairs = demand_pairs(ctx, mapped, 9, true).await?;
+    let pairs = target_pairs(ctx, mapped).await?;
     let mut by_nil: BTreeMap<i32, (f64, f64)> = BTreeMap::new();
     for x in pairs.iter().filter(|x| keep(&x.comune)) {
         if let Some(n) = x.nil {

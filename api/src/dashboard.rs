@@ -102,6 +102,27 @@ fn case_error(e: CaseError) -> ApiError {
     }
 }
 
+impl AppState {
+    /// Answers the dashboard's questions that do not depend on who asks (the demand of
+    /// its targets per cell, see [`dashboard::warm`]) and keeps them, so the first
+    /// manager after a start does not wait for them. [`crate::serve`] runs it in the
+    /// background. A warehouse without a registry has nothing to answer. Returns how
+    /// many targets were answered.
+    pub async fn warm_dashboard(&self) -> anyhow::Result<usize> {
+        if !self.ctx().table_exist("population")? {
+            return Ok(0);
+        }
+        let catalogue = self.catalogue();
+        let mapped = catalogue.get(DEFAULT_TARGET)?;
+        Ok(dashboard::warm(self.ctx(), &dashboard::shown_targets(catalogue, mapped)).await?)
+    }
+
+    /// The query cache's entries, bytes, hits and misses.
+    pub fn cache_stats(&self) -> Option<mosaico_analytics::cache::Stats> {
+        mosaico_analytics::cache::of(self.ctx()).map(|c| c.stats())
+    }
+}
+
 async fn resolve(state: &AppState, who: &Signed, q: &DashQuery) -> Result<Resolved, ApiError> {
     who.require(Permission::ReportRead, "see the managers' dashboard")?;
     let scope = scope::resolve(state, who, q.ente.as_deref(), q.ambito.as_deref()).await?;
@@ -115,15 +136,7 @@ async fn resolve(state: &AppState, who: &Signed, q: &DashQuery) -> Result<Resolv
     let catalogue = state.catalogue();
     let target_id = q.target.as_deref().filter(|s| !s.is_empty()).unwrap_or(DEFAULT_TARGET);
     let mapped = catalogue.get(target_id).map_err(|e| ApiError::bad_request(format!("target: {e}")))?;
-    let mut targets: Vec<&mosaico_analytics::targets::Target> = Vec::new();
-    for area in AreaUtenza::ALL {
-        if let Some(x) = catalogue.targets().iter().find(|x| x.area == area.code()) {
-            targets.push(x);
-        }
-    }
-    if !targets.iter().any(|x| x.id == mapped.id) {
-        targets.push(mapped);
-    }
+    let targets = dashboard::shown_targets(catalogue, mapped);
     let codes = scope.codes();
     let cases = state.inner.cases.as_ref().ok_or_else(ApiError::unauthorized)?;
     let actor = &who.0.actor;

@@ -349,6 +349,18 @@ async fn territory_cells(
 pub async fn serve(state: AppState, addr: std::net::SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
+    let warming = state.clone();
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match warming.warm_dashboard().await {
+            Ok(n) => tracing::info!(
+                targets = n,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "the dashboard's demand per cell is computed and kept"
+            ),
+            Err(e) => tracing::warn!(error = %e, "the dashboard's demand per cell is left to its first request"),
+        }
+    });
     axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

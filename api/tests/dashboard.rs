@@ -230,6 +230,11 @@ async fn figures_match_the_warehouse_and_small_counts_are_hidden_visibly() {
     if let Some(x) = v["spending"]["total"]["amount"]["value"].as_f64() {
         assert!((x - total).abs() < 0.01, "{x} vs {total}");
     }
+    // All areas' persons are distinct persons: one served in two areas counts once.
+    let distinct = scalar(&all.replace("sum(i.amount_eur)", "count(DISTINCT i.person_key)")).await;
+    let total_persons = &v["spending"]["total"]["persons"];
+    assert_eq!(total_persons["mark"], "shown", "{total_persons}");
+    assert_eq!(total_persons["value"].as_f64(), Some(distinct));
     let a = &areas[0];
     let q = a["quota_ente"]["value"].as_f64().unwrap_or(0.0)
         + a["quota_utente"]["value"].as_f64().unwrap_or(0.0)
@@ -341,4 +346,25 @@ async fn the_page_draws_charts_and_sorts_tables_on_the_server() {
     let (s, en) = get(&env, Some(&env.manager), "/dashboard?from=2025-01&to=2025-06&lang=en").await;
     assert_eq!(s, StatusCode::OK);
     assert!(en.contains("Coverage of targets") && en.contains("* value hidden (fewer than 5 cases)"));
+}
+
+/// `serve` answers the dashboard's demand per cell at start (`warm_dashboard`): the first
+/// dashboard then runs only the questions of its scope, and shows the same figures.
+#[tokio::test]
+async fn warming_answers_the_targets_ahead_and_the_dashboard_stays_the_same() {
+    let cold = env().await;
+    let before = cold.state.cache_stats().unwrap().misses;
+    let (s, unwarmed) = api(&cold, Some(&cold.manager), "from=2025-01&to=2025-06").await;
+    assert_eq!(s, StatusCode::OK, "{unwarmed}");
+    let cold_runs = cold.state.cache_stats().unwrap().misses - before;
+
+    let warm = env().await;
+    let targets = warm.state.warm_dashboard().await.unwrap() as u64;
+    assert!(targets >= 7, "one target per area di utenza and the mapped one, got {targets}");
+    let before = warm.state.cache_stats().unwrap().misses;
+    let (s, warmed) = api(&warm, Some(&warm.manager), "from=2025-01&to=2025-06").await;
+    assert_eq!(s, StatusCode::OK, "{warmed}");
+    let warm_runs = warm.state.cache_stats().unwrap().misses - before;
+    assert_eq!(warm_runs + targets, cold_runs, "every warmed target is read from the cache");
+    assert_eq!(warmed, unwarmed);
 }
