@@ -250,7 +250,12 @@ impl<'a> Scope<'a> {
                 for (i, b) in batches.into_iter().enumerate() {
                     parts[i % n].push(b);
                 }
-                let s = SessionContext::new_with_config_rt(self.ctx.copied_config(), self.ctx.runtime_env());
+                // The settings without the extensions: the session's query cache keys
+                // answers by SQL, and `scoped` holds other rows for each scope.
+                let config =
+                    datafusion::prelude::SessionConfig::from(self.ctx.copied_config().options().as_ref().clone());
+                let s = SessionContext::new_with_config_rt(config, self.ctx.runtime_env());
+                debug_assert!(crate::cache::of(&s).is_none());
                 s.register_table(SCOPED, std::sync::Arc::new(MemTable::try_new(schema, parts)?))?;
                 for t in ["population", "cells"] {
                     if self.ctx.table_exist(t)? {
