@@ -142,6 +142,8 @@ impl ScalarUDFImpl for H3Function {
                     return plan_err!("{}: an argument of type {got} cannot be used here", self.name());
                 }
                 Ok(match arg {
+                    // Cells stored as Delta `long` are read as they are (see `as_cells`).
+                    Arg::Cell if *got == DataType::Int64 => DataType::Int64,
                     Arg::Cell => DataType::UInt64,
                     Arg::Int => DataType::Int64,
                     Arg::Float => DataType::Float64,
@@ -152,6 +154,12 @@ impl ScalarUDFImpl for H3Function {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        // The common shape, `h3_parent(column, constant)`: no array of the constant.
+        if let (Kind::Parent, [ColumnarValue::Array(cells), ColumnarValue::Scalar(ScalarValue::Int64(Some(r)))]) =
+            (self.kind, args.args.as_slice())
+        {
+            return Ok(ColumnarValue::Array(parents(self.kind.name(), &as_cells(cells), *r)?));
+        }
         let all_scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let out = evaluate(self.kind, &arrays)?;
@@ -161,6 +169,52 @@ impl ScalarUDFImpl for H3Function {
             Ok(ColumnarValue::Array(out))
         }
     }
+}
+
+/// A cell argument as UInt64, without copying: cells kept as Int64 (the Delta `long` of
+/// the warehouse's H3 columns) are the same 64 bits. A negative one is no valid cell,
+/// and is refused as such where it is used.
+fn as_cells(a: &ArrayRef) -> UInt64Array {
+    match a.as_primitive_opt::<Int64Type>() {
+        Some(signed) => UInt64Array::new(signed.values().inner().clone().into(), signed.nulls().cloned()),
+        None => a.as_primitive::<UInt64Type>().clone(),
+    }
+}
+
+/// `h3_parent` of every cell of an array at one resolution `r`. The cells of a column
+/// nearly always share one resolution and one base cell, those of the first: one pass
+/// checks each against them with constant masks (the checks of [`parent_bits`]) and sets
+/// the parent's bits, a loop the compiler can vectorise. Rows that fail (another
+/// resolution or base cell, a pentagon's descendant, no cell) are taken again by
+/// [`parent_bits`], whose error names the value.
+fn parents(name: &str, cells: &UInt64Array, r: i64) -> Result<ArrayRef> {
+    let to = u64::from(u8::from(resolution(name, r)?));
+    let values = cells.values();
+    let first = cells.iter().flatten().next().unwrap_or_default();
+    let (from, base) = ((first >> RES_SHIFT) & 0xF, (first >> 45) & 0x7F);
+    // Reserved bit 0, mode 1 (a cell), mode-dependent bits 0, resolution, base cell.
+    let top = (0x80 | from) << 7 | base;
+    let unused = (1u64 << (3 * (15 - from))) - 1;
+    let below = (1u64 << (3 * (15 - to))) - 1;
+    let (keep, set) = (!(0xF << RES_SHIFT) & !below, (to << RES_SHIFT) | below);
+    let sure = |v: u64| {
+        let used = v & DIGITS & !unused;
+        let sevens = used & (used >> 1) & (used >> 2) & DIGIT_LOW_BITS;
+        (v >> 45 == top) & (v & unused == unused) & (sevens == 0)
+    };
+    let mut out: Vec<u64> = values.iter().map(|&v| (v & keep) | set).collect();
+    let all_sure = match cells.nulls().filter(|n| n.null_count() > 0) {
+        None => values.iter().fold(true, |all, &v| all & sure(v)),
+        Some(nulls) => values.iter().zip(nulls.iter()).fold(true, |all, (&v, valid)| all & (!valid | sure(v))),
+    };
+    if !all_sure || to > from || base >= 122 || PENTAGONS.contains(&base) {
+        for (i, (o, &v)) in out.iter_mut().zip(values.iter()).enumerate() {
+            if cells.is_valid(i) && !(sure(v) && to <= from && base < 122 && !PENTAGONS.contains(&base)) {
+                *o = parent_bits(v, r).ok_or_else(|| parent_error(name, v, r))?;
+            }
+        }
+    }
+    Ok(Arc::new(UInt64Array::new(out.into(), cells.nulls().cloned())))
 }
 
 fn resolution(name: &str, value: i64) -> Result<Resolution> {
@@ -203,7 +257,7 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
             Arc::new(b.finish())
         }
         Kind::Parent => {
-            let (cells, res) = (a[0].as_primitive::<UInt64Type>(), a[1].as_primitive::<Int64Type>());
+            let (cells, res) = (as_cells(&a[0]), a[1].as_primitive::<Int64Type>());
             let mut out = Vec::with_capacity(cells.len());
             for i in 0..cells.len() {
                 if cells.is_null(i) || res.is_null(i) {
@@ -220,7 +274,7 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
             Arc::new(UInt64Array::new(out.into(), nulls))
         }
         Kind::ToString => {
-            let cells = a[0].as_primitive::<UInt64Type>();
+            let cells = as_cells(&a[0]);
             let v = cells
                 .iter()
                 .map(|c| c.map(|c| cell(name, c).map(|c| c.to_string())).transpose())
@@ -245,7 +299,7 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
             Arc::new(v)
         }
         Kind::GridDisk => {
-            let (cells, k) = (a[0].as_primitive::<UInt64Type>(), a[1].as_primitive::<Int64Type>());
+            let (cells, k) = (as_cells(&a[0]), a[1].as_primitive::<Int64Type>());
             let mut b = ListBuilder::new(UInt64Builder::new());
             for i in 0..cells.len() {
                 if cells.is_null(i) || k.is_null(i) {
@@ -264,7 +318,7 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
             Arc::new(b.finish())
         }
         Kind::GridDistance => {
-            let (x, y) = (a[0].as_primitive::<UInt64Type>(), a[1].as_primitive::<UInt64Type>());
+            let (x, y) = (as_cells(&a[0]), as_cells(&a[1]));
             let mut v = Vec::with_capacity(x.len());
             for i in 0..x.len() {
                 if x.is_null(i) || y.is_null(i) {
@@ -277,7 +331,7 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
             Arc::new(Int64Array::from(v))
         }
         Kind::AreaKm2 => {
-            let cells = a[0].as_primitive::<UInt64Type>();
+            let cells = as_cells(&a[0]);
             let v = cells
                 .iter()
                 .map(|c| c.map(|c| cell(name, c).map(CellIndex::area_km2)).transpose())
@@ -285,7 +339,7 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
             Arc::new(v)
         }
         Kind::BoundaryGeojson => {
-            let cells = a[0].as_primitive::<UInt64Type>();
+            let cells = as_cells(&a[0]);
             let v = cells
                 .iter()
                 .map(|c| c.map(|c| cell(name, c).map(boundary_geojson)).transpose())
@@ -293,7 +347,7 @@ fn evaluate(kind: Kind, a: &[ArrayRef]) -> Result<ArrayRef> {
             Arc::new(v)
         }
         Kind::Resolution => {
-            let cells = a[0].as_primitive::<UInt64Type>();
+            let cells = as_cells(&a[0]);
             let v = cells
                 .iter()
                 .map(|c| c.map(|c| cell(name, c).map(|c| i64::from(u8::from(c.resolution())))).transpose())
@@ -313,7 +367,6 @@ const DIGITS: u64 = (1 << 45) - 1;
 const DIGIT_LOW_BITS: u64 = 0o111_111_111_111_111;
 /// Base cells that are pentagons, whose descendants lose the K-axis sub-sequence.
 const PENTAGONS: [u64; 12] = [4, 14, 24, 38, 49, 58, 63, 72, 83, 97, 107, 117];
-
 /// The ancestor of `v` at resolution `r` by bit arithmetic, or `None` when `v` is not
 /// a valid cell or `r` is not a resolution between 0 and the cell's own. The checks are
 /// H3's `isValidCell`, pentagon descendants' deleted sub-sequence by h3o. The parent is
@@ -401,6 +454,47 @@ mod tests {
             }
         }
         assert!(checked > 700_000, "{checked}");
+    }
+
+    #[test]
+    fn parents_of_an_array_agree_with_parent_bits() {
+        // One resolution and base cell (the fast pass), then mixed ones with
+        // pentagons' descendants (the second pass).
+        let ll = LatLng::new(45.4642, 9.19).unwrap();
+        let milan: Vec<u64> = ll.to_cell(Resolution::Ten).grid_disk::<Vec<_>>(5).into_iter().map(u64::from).collect();
+        let mut mixed: Vec<u64> =
+            CellIndex::base_cells().flat_map(|b| b.children(Resolution::Two)).map(u64::from).collect();
+        mixed.extend(Resolution::range(Resolution::Two, Resolution::Fifteen).map(|r| u64::from(ll.to_cell(r))));
+        for cells in [&milan, &mixed] {
+            for r in 0..=2 {
+                let got = parents("h3_parent", &UInt64Array::from(cells.clone()), r).unwrap();
+                let want: UInt64Array = cells.iter().map(|v| parent_bits(*v, r)).collect();
+                assert_eq!(want.null_count(), 0);
+                assert_eq!(got.as_primitive::<UInt64Type>(), &want, "to {r}");
+            }
+        }
+        let cells = mixed;
+        // Cells as the warehouse keeps them (Int64), with NULLs, through the SQL function.
+        let signed: ArrayRef = Arc::new(Int64Array::from(vec![Some(cells[400] as i64), None, Some(cells[401] as i64)]));
+        let f = H3Function { kind: Kind::Parent, signature: Signature::user_defined(Volatility::Immutable) };
+        assert_eq!(f.coerce_types(&[DataType::Int64, DataType::Int64]).unwrap(), [DataType::Int64, DataType::Int64]);
+        let field = Arc::new(Field::new("c", DataType::Int64, true));
+        let args = ScalarFunctionArgs {
+            args: vec![ColumnarValue::Array(signed), ColumnarValue::Scalar(ScalarValue::Int64(Some(1)))],
+            arg_fields: vec![field.clone(), field],
+            number_rows: 3,
+            return_field: Arc::new(Field::new("p", DataType::UInt64, true)),
+            config_options: Arc::default(),
+        };
+        let ColumnarValue::Array(out) = f.invoke_with_args(args).unwrap() else { panic!("an array") };
+        let want = UInt64Array::from(vec![parent_bits(cells[400], 1), None, parent_bits(cells[401], 1)]);
+        assert_eq!(out.as_primitive::<UInt64Type>(), &want);
+        // A bad cell among good ones is named; a finer resolution is refused.
+        let bad = UInt64Array::from(vec![cells[0], 12345, cells[1]]);
+        assert!(parents("h3_parent", &bad, 0).unwrap_err().to_string().contains("12345"));
+        let milan = UInt64Array::from(vec![milan[0]]);
+        assert!(parents("h3_parent", &milan, 11).unwrap_err().to_string().contains("finer than"));
+        assert!(parents("h3_parent", &milan, 16).unwrap_err().to_string().contains("between 0 and 15"));
     }
 
     #[test]

@@ -26,6 +26,7 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use deltalake::DeltaTable;
 use deltalake::logstore::object_store;
 use deltalake::protocol::SaveMode;
+use futures::StreamExt as _;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore as _, ObjectStoreExt as _};
 use serde::{Deserialize, Serialize};
@@ -284,7 +285,12 @@ impl Warehouse {
         mode: Mode,
     ) -> Result<u64> {
         let table = self.open_for_write(name).await?;
-        let schema_for_props = schema.clone();
+        // The first batch, looked at before the rest for how to store its columns.
+        let mut stream = stream;
+        let first = stream.next().await;
+        let props = crate::writer_properties(&schema, first.as_ref().and_then(|b| b.as_ref().ok()));
+        let stream: SendableRecordBatchStream =
+            Box::pin(RecordBatchStreamAdapter::new(schema.clone(), futures::stream::iter(first).chain(stream)));
         let partition = Arc::new(OneShot { schema: schema.clone(), stream: Mutex::new(Some(stream)) });
         let provider = StreamingTable::try_new(schema, vec![partition])?;
         let plan = LogicalPlanBuilder::scan("input", provider_as_source(Arc::new(provider)), None)?.build()?;
@@ -303,7 +309,7 @@ impl Warehouse {
             .with_session_state(Arc::new(session.state()))
             .with_input_plan(plan)
             .with_save_mode(save)
-            .with_writer_properties(crate::writer_properties(&schema_for_props))
+            .with_writer_properties(props)
             .with_target_file_size(std::num::NonZeroU64::new(8 * 1024 * 1024));
         if let Some(m) = schema_mode {
             write = write.with_schema_mode(m);
