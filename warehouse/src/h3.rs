@@ -207,9 +207,11 @@ fn parents(name: &str, cells: &UInt64Array, r: i64) -> Result<ArrayRef> {
         None => values.iter().fold(true, |all, &v| all & sure(v)),
         Some(nulls) => values.iter().zip(nulls.iter()).fold(true, |all, (&v, valid)| all & (!valid | sure(v))),
     };
-    if !all_sure || to > from || base >= 122 || PENTAGONS.contains(&base) {
+    // What holds for every row that `sure` accepts: they share the first's header.
+    let first_fits = to <= from && base < 122 && !PENTAGONS.contains(&base);
+    if !(all_sure && first_fits) {
         for (i, (o, &v)) in out.iter_mut().zip(values.iter()).enumerate() {
-            if cells.is_valid(i) && !(sure(v) && to <= from && base < 122 && !PENTAGONS.contains(&base)) {
+            if cells.is_valid(i) && !(first_fits && sure(v)) {
                 *o = parent_bits(v, r).ok_or_else(|| parent_error(name, v, r))?;
             }
         }
