@@ -32,7 +32,7 @@ pub mod targets;
 pub mod territory;
 pub mod views;
 
-pub use functions::register;
+pub use functions::{register, register_functions};
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray, UInt64Array,

@@ -168,6 +168,14 @@ pub(crate) fn households_sql(needs: Needs, present: Present) -> String {
     format!("SELECT {} FROM ({persons}) GROUP BY household_key", cols.join(", "))
 }
 
+/// Whether an SQL text names the `persons` or `households` view (as a whole word, in
+/// any case; a word inside a string or a comment counts too, which only costs the views'
+/// planning).
+pub fn named_in(sql: &str) -> bool {
+    sql.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|w| w.eq_ignore_ascii_case("persons") || w.eq_ignore_ascii_case("households"))
+}
+
 /// Registers the `persons` and `households` views (when the warehouse has a
 /// `population` table; without one there is nothing to describe).
 pub async fn register(ctx: &SessionContext) -> Result<()> {
@@ -186,6 +194,14 @@ pub async fn register(ctx: &SessionContext) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn views_are_named_as_whole_words() {
+        assert!(named_in("select count(*) from persons where age > 75"));
+        assert!(named_in("SELECT * FROM mosaico.public.Households"));
+        assert!(!named_in("select * from population"));
+        assert!(!named_in("select persons_total from accessibility('anziani_75', 'nil', 9)"));
+    }
 
     #[test]
     fn needs_follow_the_rule() {

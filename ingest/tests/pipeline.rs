@@ -203,6 +203,10 @@ async fn the_same_file_twice_changes_nothing_and_a_dry_run_writes_nothing() {
 
     let first = f.ingest.run("isee", &path, Options::default()).await.unwrap();
     assert_eq!(first.status, Status::Loaded);
+    // The run is recorded with the file's SHA-256 (computed beside the load).
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&path).unwrap()));
+    assert_eq!(first.sha256, sha256);
+    assert_eq!(f.scalar("select sha256 from ingest_runs where source = 'isee'").await, sha256);
     let versions = f.wh.versions().await.unwrap();
     let again = f.ingest.run("isee", &path, Options::default()).await.unwrap();
     assert_eq!(again.status, Status::Unchanged);

@@ -21,6 +21,7 @@
 
 mod as_of;
 pub mod h3;
+mod lazy;
 mod run;
 
 use std::collections::BTreeMap;
@@ -317,29 +318,38 @@ impl Warehouse {
         Ok(table)
     }
 
-    /// Every table as a reader of `as_of` sees it, by name.
-    async fn resolve(&self, as_of: &AsOf) -> Result<Vec<(String, DeltaTable)>> {
+    /// The tables a reader of `as_of` sees, each with the version it is held at, if
+    /// any. While a run is in progress (or after one died), readers of the latest
+    /// tables see them as they were before it: all of its changes or none (a table
+    /// the run created is not seen).
+    async fn pins(&self, as_of: &AsOf) -> Result<BTreeMap<String, Option<u64>>> {
         let tables = self.tables().await?;
         as_of.check_tables(&tables)?;
-        // While a run is in progress (or after one died), readers of the latest
-        // tables see them as they were before it: all of its changes or none.
         let pinned = match as_of {
             AsOf::Latest => self.journal().await?.map(|j| j.before).unwrap_or_default(),
             _ => BTreeMap::new(),
         };
+        Ok(tables
+            .into_iter()
+            .filter_map(|name| match pinned.get(&name) {
+                None => Some((name, None)),
+                Some(None) => None,
+                Some(Some(v)) => Some((name, Some(*v))),
+            })
+            .collect())
+    }
+
+    /// Every table as a reader of `as_of` sees it, by name.
+    async fn resolve(&self, as_of: &AsOf) -> Result<Vec<(String, DeltaTable)>> {
         // Each table's log is read at once with the others'.
-        let loads = tables.into_iter().map(|name| {
-            let pin = pinned.get(&name).copied();
-            async move {
-                let table = match pin {
-                    None => self.load(&name, as_of).await?,
-                    Some(None) => return Ok(None),
-                    Some(Some(v)) => self.load(&name, &AsOf::Tables(BTreeMap::from([(name.clone(), v)]))).await?,
-                };
-                Ok::<_, Error>(Some((name, table)))
-            }
+        let loads = self.pins(as_of).await?.into_iter().map(|(name, pin)| async move {
+            let table = match pin {
+                None => self.load(&name, as_of).await?,
+                Some(v) => self.load(&name, &AsOf::Tables(BTreeMap::from([(name.clone(), v)]))).await?,
+            };
+            Ok::<_, Error>((name, table))
         });
-        Ok(futures::future::try_join_all(loads).await?.into_iter().flatten().collect())
+        futures::future::try_join_all(loads).await
     }
 
     /// A DataFusion session with every table registered (as of `as_of`) and the H3
@@ -353,22 +363,44 @@ impl Warehouse {
     /// Delta log to be read right (partition values, deletion vectors) keep deltalake's
     /// own scan; `MOSAICO_SCAN=delta` asks for it everywhere.
     pub async fn session(&self, as_of: &AsOf) -> Result<SessionContext> {
+        let ctx = Self::bare_session()?;
+        for (name, table) in self.resolve(as_of).await? {
+            ctx.register_table(name.as_str(), provider(&name, &table, &ctx.state()).await?)?;
+        }
+        Ok(ctx)
+    }
+
+    /// A session like [`Warehouse::session`] that reads a table's Delta log only when
+    /// a query first names it, for one-off queries (`mosaico sql`, [`Warehouse::query`]):
+    /// a query of two tables opens two (tables that `as_of` gives a version or a time
+    /// are opened at once, so a version that does not exist is an error here). Each
+    /// table, once opened, keeps its version for the session's life; a long-lived reader that must see all tables at one moment
+    /// (the server) uses [`Warehouse::session`].
+    pub async fn session_on_demand(&self, as_of: &AsOf) -> Result<SessionContext> {
+        let ctx = Self::bare_session()?;
+        let pins = self.pins(as_of).await?;
+        // Versions or times asked for are checked now, so a wrong one is an error
+        // whatever the queries name: those tables are opened at once.
+        let asked: Vec<String> = match as_of {
+            AsOf::Latest => Vec::new(),
+            AsOf::Tables(m) => m.keys().cloned().collect(),
+            AsOf::Version(_) | AsOf::Time(_) => pins.keys().cloned().collect(),
+        };
+        let schema = std::sync::Arc::new(lazy::LazySchema::new(self.clone(), as_of.clone(), pins, ctx.runtime_env()));
+        futures::future::try_join_all(asked.iter().map(|name| schema.opened(name))).await?;
+        let catalog = ctx.catalog("mosaico").ok_or_else(|| Error::Location("the session has no catalog".into()))?;
+        catalog.register_schema("public", schema)?;
+        Ok(ctx)
+    }
+
+    /// A session with the H3 functions and no tables.
+    fn bare_session() -> Result<SessionContext> {
         let config = SessionConfig::from_env()?
             .with_information_schema(true)
             .with_default_catalog_and_schema("mosaico", "public");
         let ctx = SessionContext::new_with_config(config);
         for f in h3::functions() {
             ctx.register_udf(f);
-        }
-        let delta_only = std::env::var("MOSAICO_SCAN").is_ok_and(|v| v == "delta");
-        for (name, table) in self.resolve(as_of).await? {
-            table.update_datafusion_session(&ctx.state())?;
-            let provider = table.table_provider().await?;
-            let listed = match delta_only {
-                true => None,
-                false => files_of(&name, &table, provider.schema()).ok().map(|f| listing_provider(&f)).transpose()?,
-            };
-            ctx.register_table(name.as_str(), listed.unwrap_or(provider))?;
         }
         Ok(ctx)
     }
@@ -396,11 +428,44 @@ impl Warehouse {
         Ok(ctx.sql("SELECT * FROM t").await?.collect().await?)
     }
 
-    /// Runs one SQL query and collects the result.
+    /// Runs one SQL query and collects the result (opening only the tables it names).
     pub async fn query(&self, sql: &str, as_of: &AsOf) -> Result<Vec<RecordBatch>> {
-        let ctx = self.session(as_of).await?;
-        Ok(ctx.sql(sql).await?.collect().await?)
+        let ctx = self.session_on_demand(as_of).await?;
+        let run = async { ctx.sql(sql).await?.collect().await };
+        run.await.map_err(Error::from_query)
     }
+}
+
+impl Error {
+    /// A query's error, or the warehouse's own when opening a table named by the
+    /// query is what failed.
+    pub fn from_query(e: datafusion::error::DataFusionError) -> Self {
+        match e {
+            datafusion::error::DataFusionError::External(inner) => match inner.downcast::<Error>() {
+                Ok(own) => *own,
+                Err(other) => Error::Query(datafusion::error::DataFusionError::External(other)),
+            },
+            datafusion::error::DataFusionError::Context(_, inner) => Self::from_query(*inner),
+            other => Error::Query(other),
+        }
+    }
+}
+
+/// The provider a session reads `table` through: a plain Parquet listing of the files of
+/// its version, or deltalake's own scan where the files need the log to be read right
+/// (partition values, deletion vectors) or `MOSAICO_SCAN=delta` asks for it.
+async fn provider(
+    name: &str,
+    table: &DeltaTable,
+    state: &dyn datafusion::catalog::Session,
+) -> Result<std::sync::Arc<dyn datafusion::catalog::TableProvider>> {
+    table.update_datafusion_session(state)?;
+    let provider = table.table_provider().await?;
+    let listed = match std::env::var("MOSAICO_SCAN").is_ok_and(|v| v == "delta") {
+        true => None,
+        false => files_of(name, table, provider.schema()).ok().map(|f| listing_provider(&f)).transpose()?,
+    };
+    Ok(listed.unwrap_or(provider))
 }
 
 /// The data files of a loaded table version, or why its rows need the Delta log.
@@ -523,6 +588,43 @@ mod tests {
             [("person_key".to_owned(), Compression::UNCOMPRESSED), ("household_key".to_owned(), Compression::SNAPPY)]
         );
         assert_eq!(wh.query("select count(*) from keys", &AsOf::Latest).await.unwrap()[0].num_rows(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_on_demand_session_opens_only_the_tables_a_query_names() {
+        use std::sync::Arc;
+
+        use datafusion::arrow::array::{ArrayRef, Int64Array};
+        let dir = tempfile::tempdir().unwrap();
+        let wh = Warehouse::open(dir.path().to_str().unwrap()).unwrap();
+        let batch = |n: i64| {
+            let v: ArrayRef = Arc::new(Int64Array::from_iter_values(0..n));
+            RecordBatch::try_from_iter([("v", v)]).unwrap()
+        };
+        wh.write_table("good", vec![batch(3)]).await.unwrap();
+        wh.write_table("good", vec![batch(5)]).await.unwrap();
+        wh.write_table("broken", vec![batch(2)]).await.unwrap();
+        // A table whose log cannot be read.
+        let log = dir.path().join("broken/_delta_log/00000000000000000000.json");
+        std::fs::write(&log, "not a delta log").unwrap();
+
+        // Every table is opened by the full session: it fails.
+        assert!(wh.session(&AsOf::Latest).await.is_err());
+        // On demand, a query of the good table runs, at the version asked for; the
+        // broken one is listed, and a query that names it fails with the warehouse's error.
+        let count = |b: Vec<RecordBatch>| b[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
+        assert_eq!(count(wh.query("select count(*) from good", &AsOf::Latest).await.unwrap()), 5);
+        let first = AsOf::Tables(BTreeMap::from([("good".to_owned(), 0)]));
+        assert_eq!(count(wh.query("select count(*) from good", &first).await.unwrap()), 3);
+        let ctx = wh.session_on_demand(&AsOf::Latest).await.unwrap();
+        assert!(ctx.table_exist("broken").unwrap() && ctx.table_exist("good").unwrap());
+        assert!(!ctx.table_exist("missing").unwrap());
+        let err = wh.query("select count(*) from broken", &AsOf::Latest).await.unwrap_err();
+        assert!(matches!(err, Error::Delta(_)), "{err:?}");
+        // A version asked for is checked when the session opens, named by the query or not.
+        let too_new = AsOf::Tables(BTreeMap::from([("good".to_owned(), 7)]));
+        let err = wh.query("select 1", &too_new).await.unwrap_err();
+        assert!(matches!(err, Error::NoVersion { version: 7, latest: 1, .. }), "{err:?}");
     }
 
     #[tokio::test]

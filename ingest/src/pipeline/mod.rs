@@ -270,6 +270,17 @@ fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
+/// A file's SHA-256, computed on a blocking thread.
+type Hashing = tokio::task::JoinHandle<Result<String>>;
+
+/// The SHA-256 that `hashing` computes for `path`.
+async fn file_hash(hashing: Option<Hashing>, path: &Path) -> Result<String> {
+    match hashing {
+        Some(h) => h.await.map_err(|e| Error::Source { path: path.to_owned(), message: e.to_string() })?,
+        None => sha256_file(path),
+    }
+}
+
 /// A 64-bit hash of a row's key columns, for duplicate detection: 12 bytes per row
 /// in memory whatever the row's size (two keys share a hash with a probability of
 /// about 1 in 10^7 in a file of 2 million rows). One `state` per run, shared by the
@@ -856,36 +867,49 @@ impl Ingest {
                 })
             })
             .collect::<Result<_>>()?;
-        // Hash the files while what the checks need is loaded.
-        let hashes: Vec<_> = items
+        // Hash the files while everything else goes on: the hash decides only whether
+        // a file was loaded before, and a file can only have been if its source's last
+        // load used the same key and declaration. Otherwise nobody waits for it.
+        let mut hashes: Vec<Option<Hashing>> = items
             .iter()
             .map(|(_, path)| {
                 let path = path.clone();
-                tokio::task::spawn_blocking(move || sha256_file(&path))
+                Some(tokio::task::spawn_blocking(move || sha256_file(&path)))
             })
             .collect();
         let needs_cells = specs.iter().any(|s| matches!(s.name, "registry" | "facilities"));
-        let shared = Shared {
-            comuni: Arc::new(self.comuni()?),
-            cells: Arc::new(if needs_cells { self.cells(&AsOf::Latest).await? } else { CellIndexMap::default() }),
+        let cells = async { if needs_cells { self.cells(&AsOf::Latest).await } else { Ok(CellIndexMap::default()) } };
+        let last = async {
+            let mut last = Vec::with_capacity(specs.len());
+            for spec in &specs {
+                last.push(if opts.dry_run { None } else { self.last_loaded(spec.name, None).await? });
+            }
+            Ok::<_, Error>(last)
         };
+        let (cells, last) = tokio::try_join!(cells, last)?;
+        let shared = Shared { comuni: Arc::new(self.comuni()?), cells: Arc::new(cells) };
         let mut done = Vec::new();
         let mut todo = Vec::new();
-        for ((spec, (_, path)), hash) in specs.into_iter().zip(items).zip(hashes) {
-            let sha256 = hash.await.map_err(|e| Error::Source { path: path.clone(), message: e.to_string() })??;
+        for (i, (spec, (_, path))) in specs.into_iter().zip(items).enumerate() {
             // Header problems stop the run before anything is read or written.
             let file = TextFile::open(path, spec.delimiter, &spec.columns, spec.name)?;
-            let fingerprint = self.fingerprint(&sha256, &spec);
-            let mut summary = RunSummary::new(spec.name, path.clone(), sha256.clone());
-            if !opts.dry_run && self.last_loaded(spec.name, None).await?.as_ref() == Some(&fingerprint) {
-                summary.status = Status::Unchanged;
-                done.push(summary);
-                continue;
+            let mut summary = RunSummary::new(spec.name, path.clone(), String::new());
+            let unchanged = self.fingerprint("", &spec);
+            if let Some(last) = last[i].as_ref().filter(|l| (&l.key, l.version) == (&unchanged.key, unchanged.version))
+            {
+                let sha256 = file_hash(hashes[i].take(), path).await?;
+                if sha256 == last.sha256 {
+                    summary.sha256 = sha256;
+                    summary.status = Status::Unchanged;
+                    done.push(summary);
+                    continue;
+                }
+                summary.sha256 = sha256;
             }
             if !opts.dry_run {
-                summary.run_id = format!("{}-{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), spec.name, &sha256[..8]);
+                summary.run_id = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), spec.name);
             }
-            todo.push((spec, file, fingerprint, summary));
+            todo.push((spec, file, i, summary));
         }
         if todo.is_empty() {
             return Ok(done);
@@ -903,11 +927,22 @@ impl Ingest {
         let mut written: BTreeMap<String, u64> = BTreeMap::new();
         let mut quarantine = Vec::new();
         let mut records = Vec::new();
-        for (spec, file, fingerprint, mut summary) in todo {
+        for (spec, file, i, mut summary) in todo {
             let started = Instant::now();
             let as_of = if written.is_empty() { AsOf::Latest } else { AsOf::Tables(written.clone()) };
-            let outcome = match self.load_one(&spec, file, &summary.file, &shared, &as_of, opts).await {
-                Ok(o) => o,
+            let loaded = async {
+                let outcome = self.load_one(&spec, file, &summary.file, &shared, &as_of, opts).await?;
+                let sha256 = match hashes[i].take() {
+                    None => summary.sha256.clone(),
+                    hashing => file_hash(hashing, &summary.file).await?,
+                };
+                Ok::<_, Error>((outcome, sha256))
+            };
+            let outcome = match loaded.await {
+                Ok((o, sha256)) => {
+                    summary.sha256 = sha256;
+                    o
+                }
                 Err(e) => {
                     if let Some(run) = run {
                         run.abort().await?;
@@ -946,6 +981,7 @@ impl Ingest {
                     )?);
                 }
                 let times = (started_at.to_rfc3339(), now);
+                let fingerprint = self.fingerprint(&summary.sha256, &spec);
                 records.push(self.run_record(&summary, &file_name, &fingerprint, &times)?);
             }
             done.push(summary);
