@@ -168,12 +168,12 @@ pub(crate) fn households_sql(needs: Needs, present: Present) -> String {
     format!("SELECT {} FROM ({persons}) GROUP BY household_key", cols.join(", "))
 }
 
-/// Whether an SQL text names the `persons` or `households` view (as a whole word, in
-/// any case; a word inside a string or a comment counts too, which only costs the views'
-/// planning).
+/// Whether an SQL text names the `persons` or `households` view, or lists the tables
+/// (`SHOW TABLES`, `information_schema`): as a whole word, in any case. A word inside a
+/// string or a comment counts too, which only costs the views' planning.
 pub fn named_in(sql: &str) -> bool {
     sql.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .any(|w| w.eq_ignore_ascii_case("persons") || w.eq_ignore_ascii_case("households"))
+        .any(|w| ["persons", "households", "show", "information_schema"].iter().any(|n| w.eq_ignore_ascii_case(n)))
 }
 
 /// Registers the `persons` and `households` views (when the warehouse has a
@@ -200,6 +200,7 @@ mod tests {
         assert!(named_in("select count(*) from persons where age > 75"));
         assert!(named_in("SELECT * FROM mosaico.public.Households"));
         assert!(!named_in("select * from population"));
+        assert!(named_in("SHOW TABLES") && named_in("select table_name from information_schema.tables"));
         assert!(!named_in("select persons_total from accessibility('anziani_75', 'nil', 9)"));
     }
 

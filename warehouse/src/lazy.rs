@@ -20,7 +20,8 @@ type Opening = OnceCell<Arc<dyn TableProvider>>;
 #[derive(Debug)]
 pub(crate) struct LazySchema {
     wh: Warehouse,
-    /// The version each visible table is read at: `None` for the one `as_of` asks for.
+    /// The version each visible table is read at: `None` for the one `as_of` asks for
+    /// (the session pins the latest ones when it opens).
     pins: BTreeMap<String, Option<u64>>,
     as_of: AsOf,
     /// Where the tables' object stores are registered (the session's).
@@ -85,10 +86,14 @@ impl SchemaProvider for LazySchema {
         name: String,
         table: Arc<dyn TableProvider>,
     ) -> Result<Option<Arc<dyn TableProvider>>, DataFusionError> {
-        if self.table_exist(&name) {
+        // A view registered under a table's name hides the table in this session
+        // (`CREATE OR REPLACE VIEW`); DataFusion refuses a plain `CREATE VIEW` of an
+        // existing name before it gets here.
+        let mut registered = self.registered.lock().unwrap_or_else(PoisonError::into_inner);
+        if registered.contains_key(&name) {
             return Err(DataFusionError::Execution(format!("The table {name} already exists")));
         }
-        Ok(self.registered.lock().unwrap_or_else(PoisonError::into_inner).insert(name, table))
+        Ok(registered.insert(name, table))
     }
 
     fn deregister_table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>, DataFusionError> {

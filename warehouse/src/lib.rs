@@ -339,6 +339,20 @@ impl Warehouse {
             .collect())
     }
 
+    /// The latest version of a table, from the names in its log folder (a listing; no
+    /// commit is read).
+    async fn latest_version(&self, name: &str) -> Result<u64> {
+        use futures::TryStreamExt;
+        let store = deltalake::DeltaTableBuilder::from_url(self.table_url(name)?)?.build_storage()?.object_store(None);
+        let log = deltalake::Path::from("_delta_log");
+        let files: Vec<_> = store.list(Some(&log)).try_collect().await.map_err(deltalake::DeltaTableError::from)?;
+        files
+            .iter()
+            .filter_map(|f| deltalake::logstore::extract_version_from_filename(f.location.as_ref()))
+            .max()
+            .ok_or_else(|| Error::NoTable(name.to_owned()))
+    }
+
     /// Every table as a reader of `as_of` sees it, by name.
     async fn resolve(&self, as_of: &AsOf) -> Result<Vec<(String, DeltaTable)>> {
         // Each table's log is read at once with the others'.
@@ -378,7 +392,19 @@ impl Warehouse {
     /// (the server) uses [`Warehouse::session`].
     pub async fn session_on_demand(&self, as_of: &AsOf) -> Result<SessionContext> {
         let ctx = Self::bare_session()?;
-        let pins = self.pins(as_of).await?;
+        let mut pins = self.pins(as_of).await?;
+        // Readers of the latest tables are held at the versions of this moment, so a
+        // table opened later in the session (by a table function, say) is not from a
+        // run that committed meanwhile.
+        if matches!(as_of, AsOf::Latest) {
+            let latest = pins
+                .iter()
+                .filter(|(_, pin)| pin.is_none())
+                .map(|(name, _)| async move { Ok::<_, Error>((name.clone(), self.latest_version(name).await?)) });
+            for (name, v) in futures::future::try_join_all(latest).await? {
+                pins.insert(name, Some(v));
+            }
+        }
         // Versions or times asked for are checked now, so a wrong one is an error
         // whatever the queries name: those tables are opened at once.
         let asked: Vec<String> = match as_of {
@@ -440,14 +466,15 @@ impl Error {
     /// A query's error, or the warehouse's own when opening a table named by the
     /// query is what failed.
     pub fn from_query(e: datafusion::error::DataFusionError) -> Self {
-        match e {
-            datafusion::error::DataFusionError::External(inner) => match inner.downcast::<Error>() {
-                Ok(own) => *own,
-                Err(other) => Error::Query(datafusion::error::DataFusionError::External(other)),
-            },
-            datafusion::error::DataFusionError::Context(_, inner) => Self::from_query(*inner),
-            other => Error::Query(other),
+        use datafusion::error::DataFusionError as E;
+        fn own(e: E) -> std::result::Result<Error, E> {
+            match e {
+                E::External(inner) => inner.downcast::<Error>().map(|own| *own).map_err(E::External),
+                E::Context(what, inner) => own(*inner).map_err(|inner| E::Context(what, Box::new(inner))),
+                other => Err(other),
+            }
         }
+        own(e).unwrap_or_else(Error::Query)
     }
 }
 
@@ -619,12 +646,22 @@ mod tests {
         let ctx = wh.session_on_demand(&AsOf::Latest).await.unwrap();
         assert!(ctx.table_exist("broken").unwrap() && ctx.table_exist("good").unwrap());
         assert!(!ctx.table_exist("missing").unwrap());
+        // The session reads the versions of the moment it opened, even for a table it
+        // opens after a newer version was committed.
+        wh.write_table("good", vec![batch(8)]).await.unwrap();
+        let rows = ctx.sql("select count(*) from good").await.unwrap().collect().await.unwrap();
+        assert_eq!(count(rows), 5);
+        assert_eq!(count(wh.query("select count(*) from good", &AsOf::Latest).await.unwrap()), 8);
+        // A view may take a table's name in the session, hiding it there.
+        ctx.sql("create or replace view good as select 1 as v").await.unwrap().collect().await.unwrap();
+        let rows = ctx.sql("select count(*) from good").await.unwrap().collect().await.unwrap();
+        assert_eq!(count(rows), 1);
         let err = wh.query("select count(*) from broken", &AsOf::Latest).await.unwrap_err();
         assert!(matches!(err, Error::Delta(_)), "{err:?}");
         // A version asked for is checked when the session opens, named by the query or not.
         let too_new = AsOf::Tables(BTreeMap::from([("good".to_owned(), 7)]));
         let err = wh.query("select 1", &too_new).await.unwrap_err();
-        assert!(matches!(err, Error::NoVersion { version: 7, latest: 1, .. }), "{err:?}");
+        assert!(matches!(err, Error::NoVersion { version: 7, latest: 2, .. }), "{err:?}");
     }
 
     #[tokio::test]

@@ -907,7 +907,10 @@ impl Ingest {
                 summary.sha256 = sha256;
             }
             if !opts.dry_run {
-                summary.run_id = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), spec.name);
+                // The same source twice in one run: its later files are numbered.
+                let earlier = items[..i].iter().filter(|(s, _)| *s == spec.name).count();
+                let nth = if earlier > 0 { format!("-{}", earlier + 1) } else { String::new() };
+                summary.run_id = format!("{}-{}{nth}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), spec.name);
             }
             todo.push((spec, file, i, summary));
         }
