@@ -50,10 +50,7 @@ impl LazySchema {
     }
 
     async fn open(&self, name: &str) -> crate::Result<Arc<dyn TableProvider>> {
-        let table = match self.pins.get(name).copied().flatten() {
-            None => self.wh.load(name, &self.as_of).await?,
-            Some(v) => self.wh.load(name, &AsOf::Tables(BTreeMap::from([(name.to_owned(), v)]))).await?,
-        };
+        let table = self.wh.load_pinned(name, self.pins.get(name).copied().flatten(), &self.as_of).await?;
         // The object store of the table's location, registered where the session's
         // scans look for it.
         let state = SessionStateBuilder::new().with_runtime_env(self.runtime.clone()).build();

@@ -357,13 +357,18 @@ impl Warehouse {
     async fn resolve(&self, as_of: &AsOf) -> Result<Vec<(String, DeltaTable)>> {
         // Each table's log is read at once with the others'.
         let loads = self.pins(as_of).await?.into_iter().map(|(name, pin)| async move {
-            let table = match pin {
-                None => self.load(&name, as_of).await?,
-                Some(v) => self.load(&name, &AsOf::Tables(BTreeMap::from([(name.clone(), v)]))).await?,
-            };
+            let table = self.load_pinned(&name, pin, as_of).await?;
             Ok::<_, Error>((name, table))
         });
         futures::future::try_join_all(loads).await
+    }
+
+    /// A table at the version it is pinned at, else as `as_of` asks.
+    async fn load_pinned(&self, name: &str, pin: Option<u64>, as_of: &AsOf) -> Result<DeltaTable> {
+        match pin {
+            None => self.load(name, as_of).await,
+            Some(v) => self.load(name, &AsOf::Tables(BTreeMap::from([(name.to_owned(), v)]))).await,
+        }
     }
 
     /// A DataFusion session with every table registered (as of `as_of`) and the H3

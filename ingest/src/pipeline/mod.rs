@@ -274,11 +274,8 @@ fn sha256_file(path: &Path) -> Result<String> {
 type Hashing = tokio::task::JoinHandle<Result<String>>;
 
 /// The SHA-256 that `hashing` computes for `path`.
-async fn file_hash(hashing: Option<Hashing>, path: &Path) -> Result<String> {
-    match hashing {
-        Some(h) => h.await.map_err(|e| Error::Source { path: path.to_owned(), message: e.to_string() })?,
-        None => sha256_file(path),
-    }
+async fn file_hash(hashing: Hashing, path: &Path) -> Result<String> {
+    hashing.await.map_err(|e| Error::Source { path: path.to_owned(), message: e.to_string() })?
 }
 
 /// A 64-bit hash of a row's key columns, for duplicate detection: 12 bytes per row
@@ -894,10 +891,11 @@ impl Ingest {
             // Header problems stop the run before anything is read or written.
             let file = TextFile::open(path, spec.delimiter, &spec.columns, spec.name)?;
             let mut summary = RunSummary::new(spec.name, path.clone(), String::new());
-            let unchanged = self.fingerprint("", &spec);
-            if let Some(last) = last[i].as_ref().filter(|l| (&l.key, l.version) == (&unchanged.key, unchanged.version))
+            let key = self.key_fingerprint();
+            if let Some(last) = last[i].as_ref().filter(|l| l.key == key && l.version == spec.version)
+                && let Some(hashing) = hashes[i].take()
             {
-                let sha256 = file_hash(hashes[i].take(), path).await?;
+                let sha256 = file_hash(hashing, path).await?;
                 if sha256 == last.sha256 {
                     summary.sha256 = sha256;
                     summary.status = Status::Unchanged;
@@ -937,7 +935,7 @@ impl Ingest {
                 let outcome = self.load_one(&spec, file, &summary.file, &shared, &as_of, opts).await?;
                 let sha256 = match hashes[i].take() {
                     None => summary.sha256.clone(),
-                    hashing => file_hash(hashing, &summary.file).await?,
+                    Some(hashing) => file_hash(hashing, &summary.file).await?,
                 };
                 Ok::<_, Error>((outcome, sha256))
             };
